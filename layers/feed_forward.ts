@@ -1,0 +1,43 @@
+import * as tf from '../core/tf.ts';
+import { dropout } from '../core/ops/fused.ts';
+import { rateSchema } from './dropout.ts';
+import { defineLayer, LayerError, type BuildContext, type Forward } from './registry.ts';
+import { makeLinear } from './linear.ts';
+
+export interface FeedForwardParams { mult: number; activation: 'relu' | 'gelu'; projection: boolean; dropout: number }
+
+export const feedForwardSchema = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    mult: { type: 'integer', minimum: 1, default: 4, description: 'hidden width = mult x width' },
+    activation: { enum: ['relu', 'gelu'], default: 'relu' },
+    projection: { type: 'boolean', default: true, description: 'Linear back to the width after the activation' },
+    dropout: rateSchema,
+  },
+};
+
+/** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU(). */
+const gelu = (x: tf.Tensor) => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+
+export function buildFeedForward(p: FeedForwardParams, ctx: BuildContext): Forward {
+  if (ctx.stage !== 'features') throw new LayerError([], 'feed_forward needs features: place it after token_embedding');
+  const C = ctx.dim, hidden = p.mult * C;
+  const up = makeLinear(ctx, 'fc', C, hidden, true);
+  const down = p.projection ? makeLinear(ctx, 'proj', hidden, C, true) : null;
+  ctx.dim = down ? C : hidden;
+  ctx.note(`(B, T, ${ctx.dim})`);
+  const act = p.activation === 'gelu' ? gelu : (x: tf.Tensor) => tf.relu(x);
+  return (x, fc) => {
+    let y = act(up.apply(x));
+    if (down) y = down.apply(y);
+    if (fc.training && p.dropout > 0) y = dropout(y, p.dropout, fc.seed, fc.nextCallId());
+    return y;
+  };
+}
+
+export default defineLayer<FeedForwardParams>({
+  name: 'feed_forward',
+  doc: 'Per-position MLP: Linear(width, mult x width), ReLU or GELU, optional Linear back, dropout.',
+  schema: feedForwardSchema,
+  build: buildFeedForward,
+});

@@ -1,0 +1,70 @@
+// Times whole training steps of the full ablation model (blocks + residual + projection +
+// layer norm + dropout) on 'cpu' and 'native', and lists the kernels one native step runs.
+// npx tsx native/bench/train_step.ts [n_embd] [block_size] [batch] [n_layer] [n_head] [steps]
+import * as tf from '../../core/tf.ts';
+import { buildModel } from '../../core/model/build.ts';
+import { adamw } from '../../core/ops/fused.ts';
+import { lossOf } from '../../core/train/train.ts';
+import { loadNativeBackend } from '../index.ts';
+
+const [C, T, B, L, H, steps] = process.argv.slice(2).map(Number);
+const cfg = { C: C || 32, T: T || 8, B: B || 32, L: L || 3, H: H || 4, steps: steps || 30 };
+const V = 65;
+const layers = [
+  { token_embedding: { dim: cfg.C } },
+  { position_embedding: { kind: 'learned' } },
+  { repeat: cfg.L, layers: [{ block: { attention: { n_head: cfg.H, projection: true, dropout: 0.2, causal: true, impl: 'batched' },
+    feed_forward: { mult: 4, projection: true, dropout: 0.2, activation: process.env.ACT ?? 'relu' }, residual: true, norm: 'pre' } }] },
+  { layer_norm: { enabled: true } },
+  { lm_head: {} },
+];
+console.log(loadNativeBackend());
+
+function run(backend: string, profile: boolean) {
+  tf.setBackend(backend);
+  const model = buildModel(layers, { vocabSize: V, blockSize: cfg.T, init: 'pytorch', seed: 1, dry: false });
+  const vars = model.params.map((p) => p.v!);
+  const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+  const v2 = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+  const decay = model.params.map((p) => p.shape.length >= 2);
+  let callId = 0;
+  const fc = { training: true, seed: 1, nextCallId: () => ++callId };
+  const x = new Int32Array(cfg.B * cfg.T).map((_, i) => (i * 7) % V), y = x.map((v) => (v + 1) % V);
+  const step = (i: number) => {
+    const loss = tf.tidy(() => {
+      const xb = tf.tensor2d(x, [cfg.B, cfg.T], 'int32'), yb = tf.tensor2d(y, [cfg.B, cfg.T], 'int32');
+      const { value, grads } = tf.variableGrads(() => lossOf(model, xb, yb, fc), vars);
+      adamw(vars, vars.map((v) => grads[v.name]), m, v2, { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, step: i + 1 }, decay);
+      return value;
+    });
+    const l = loss.dataSync()[0];
+    loss.dispose();
+    return l;
+  };
+  for (let i = 0; i < 3; i++) step(i);
+  const times: number[] = [];
+  let last = 0;
+  for (let i = 3; i < cfg.steps; i++) { const t0 = performance.now(); last = step(i); times.push(performance.now() - t0); }
+  times.sort((a, b) => a - b);
+  console.log(`${backend}: median ${times[times.length >> 1].toFixed(2)} ms/step, loss ${last.toFixed(4)}, tensors ${tf.memory().numTensors}`);
+  if (profile) {
+    return tf.profile(() => { step(99); }).then((p) => {
+      const agg = new Map<string, { n: number; ms: number }>();
+      for (const k of p.kernels) {
+        const a = agg.get(k.name) ?? { n: 0, ms: 0 };
+        a.n++; a.ms += k.kernelTimeMs as number;
+        agg.set(k.name, a);
+      }
+      const rows = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms);
+      console.log(`kernels per step on ${backend}: ${p.kernels.length} calls`);
+      if (process.env.SEQ) console.log(p.kernels.map((k) => k.name).join(" "));
+      for (const [name, a] of rows) console.log(`  ${name.padEnd(34)} ${String(a.n).padStart(5)} calls ${a.ms.toFixed(2).padStart(9)} ms`);
+      model.dispose(); tf.dispose([...m, ...v2]);
+    });
+  }
+  model.dispose(); tf.dispose([...m, ...v2]);
+  return Promise.resolve();
+}
+
+const which = process.env.BACKENDS?.split(',') ?? ['cpu', 'native'];
+for (const b of which) await run(b, process.env.PROFILE === '1');

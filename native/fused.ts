@@ -1,0 +1,55 @@
+// The fused operations of core/ops/registry.ts for the 'native' backend. Each runs one native
+// kernel (with a native gradient kernel), same function as the composite in core/ops/fused.ts.
+import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionOptions, FusedImpls } from '../core/ops/registry.ts';
+import { split64 } from './binding.ts';
+import { adamwNative } from './kernels/AdamW.ts';
+import { CausalAttention } from './kernels/CausalAttention.ts';
+import { Dropout } from './kernels/Dropout.ts';
+import { Embedding } from './kernels/Embedding.ts';
+import { LayerNorm } from './kernels/LayerNorm.ts';
+import { SoftmaxCrossEntropy } from './kernels/SoftmaxCrossEntropy.ts';
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
+  tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+
+function dropoutAttrs(rate: number, seed: number, callId: number): tf.NamedAttrMap {
+  const [seedLo, seedHi] = split64(seed), [callLo, callHi] = split64(callId);
+  return { rate, seedLo, seedHi, callLo, callHi };
+}
+
+export const nativeFused: FusedImpls = {
+  embedding(table, ids) {
+    if (table.rank !== 2) throw new Error(`embedding: the table must be (V, C), got ${table.shape}`);
+    return run(Embedding, { table, ids });
+  },
+
+  layerNorm(x, gamma, beta, eps) {
+    const C = x.shape[x.rank - 1];
+    if (gamma.size !== C || beta.size !== C) {
+      throw new Error(`layerNorm: gamma and beta need ${C} values, got ${gamma.size} and ${beta.size}`);
+    }
+    return run(LayerNorm, { x, gamma, beta }, { eps });
+  },
+
+  causalAttention(q, k, v, opts: AttentionOptions) {
+    if (q.rank !== 4 || !tf.util.arraysEqual(q.shape, k.shape) || !tf.util.arraysEqual(q.shape, v.shape)) {
+      throw new Error(`causalAttention: q, k, v must all be (B, H, T, D), got ${q.shape}, ${k.shape}, ${v.shape}`);
+    }
+    return run(CausalAttention, { q, k, v }, dropoutAttrs(opts.dropout > 0 ? opts.dropout : 0, opts.seed, opts.callId));
+  },
+
+  softmaxCrossEntropy(logits, targets) {
+    if (targets.size * logits.shape[logits.rank - 1] !== logits.size) {
+      throw new Error(`softmaxCrossEntropy: ${targets.size} targets for logits of shape ${logits.shape}`);
+    }
+    return run(SoftmaxCrossEntropy, { logits, targets }) as tf.Scalar;
+  },
+
+  dropout(x, rate, seed, callId) {
+    if (rate <= 0) return x;
+    return run(Dropout, { x }, dropoutAttrs(rate, seed, callId));
+  },
+
+  adamw: adamwNative,
+};

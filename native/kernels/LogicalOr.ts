@@ -1,0 +1,5 @@
+import { LogicalOr } from '@tensorflow/tfjs-core';
+import { BinaryOp } from '../binding.ts';
+import { binaryConfig } from './elementwise.ts';
+
+export const logicalOrConfig = binaryConfig(LogicalOr, BinaryOp.LogicalOr, 'bool');

@@ -1,0 +1,12 @@
+import { OnesLike, type TensorInfo } from '@tensorflow/tfjs-core';
+import { alloc, config, cpuKernel, isNumeric, sizeOf, type Backend } from './util.ts';
+
+const fallback = cpuKernel(OnesLike);
+
+export const onesLikeConfig = config(OnesLike, (args) => {
+  const x = args.inputs.x as TensorInfo;
+  if (!isNumeric(x.dtype)) return fallback(args);
+  const out = alloc(x.dtype, sizeOf(x.shape));
+  out.fill(1);
+  return (args.backend as Backend).makeTensorInfo(x.shape, x.dtype, out);
+});

@@ -1,0 +1,10 @@
+import { ZerosLike, type TensorInfo } from '@tensorflow/tfjs-core';
+import { alloc, config, cpuKernel, isNumeric, sizeOf, type Backend } from './util.ts';
+
+const fallback = cpuKernel(ZerosLike);
+
+export const zerosLikeConfig = config(ZerosLike, (args) => {
+  const x = args.inputs.x as TensorInfo;
+  if (!isNumeric(x.dtype)) return fallback(args);
+  return (args.backend as Backend).makeTensorInfo(x.shape, x.dtype, alloc(x.dtype, sizeOf(x.shape)));
+});

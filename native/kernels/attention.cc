@@ -1,0 +1,136 @@
+// Fused causal self-attention over all heads, forward and backward (flash-attention style on
+// the CPU: one block of query rows at a time, only the causal part of the scores ever exists).
+//   forward  per head and block of rows: S = scale Q K^T, P = softmax(S + causal mask),
+//            PM = P * dropout mask, O = PM V
+//   backward recomputes S, P, PM per block (nothing but q, k, v is saved), then
+//            dV += PM^T dO, dPM = dO V^T, D_i = sum_j dPM_ij PM_ij,
+//            dS = PM * dPM - P * D_i (= P * (dPM * M - D_i)), dQ = scale dS K, dK += scale dS^T Q
+// The dropout mask of element (b, h, i, j) is element ((b H + h) T + i) T + j of the
+// core/random/philox.ts mask of this call, as the composite's dropout on (B, H, T, T) weights.
+#include "../src/gemm.h"
+#include "common.h"
+#include "philox.h"
+#include "vmath.h"
+
+namespace nl {
+
+void dropout_mask(float* out, uint64_t begin, size_t n, const DropoutKey& key);
+
+namespace {
+
+constexpr int64_t kBlock = 64;  // query rows per block
+
+struct Dims { int64_t BH, T, D; float scale; bool drop; DropoutKey key; };
+
+// Causal softmax of rows [i0, i0 + rows) of one head, in place in S (rows x ncol); columns past
+// the diagonal become 0. With dropout, PM gets P * mask (PM may be S itself in the forward pass).
+NL_CLONES void causal_softmax(float* S, float* PM, float* maskrow, int64_t i0, int64_t rows, int64_t ncol,
+                              uint64_t head_base, const Dims& d) {
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t i = i0 + r, n = i + 1;
+    float* s = S + r * ncol;
+    float mx = s[0];
+    for (int64_t j = 0; j < n; j++) { const float v = s[j]; mx = (v != v || v > mx) ? v : mx; }
+    for (int64_t j = 0; j < n; j++) s[j] = exp_f(s[j] - mx);
+    const float sum = static_cast<float>(sum8(s, static_cast<size_t>(n)));
+    for (int64_t j = 0; j < n; j++) s[j] = s[j] / sum;
+    for (int64_t j = n; j < ncol; j++) s[j] = 0.0f;
+    if (d.drop) {
+      float* pm = PM + r * ncol;
+      dropout_mask(maskrow, head_base + static_cast<uint64_t>(i) * d.T, static_cast<size_t>(n), d.key);
+      for (int64_t j = 0; j < n; j++) pm[j] = s[j] * maskrow[j];
+      for (int64_t j = n; j < ncol; j++) pm[j] = 0.0f;
+    }
+  }
+}
+
+void attention_forward(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+  const int64_t T = d.T, D = d.D;
+  std::vector<float> S(static_cast<size_t>(kBlock * T)), maskrow(static_cast<size_t>(T));
+  for (int64_t bh = 0; bh < d.BH; bh++) {
+    const float* Q = q + bh * T * D;
+    const float* K = k + bh * T * D;
+    const float* V = v + bh * T * D;
+    float* O = out + bh * T * D;
+    const uint64_t head_base = static_cast<uint64_t>(bh) * T * T;
+    for (int64_t i0 = 0; i0 < T; i0 += kBlock) {
+      const int64_t rows = i0 + kBlock < T ? kBlock : T - i0, ncol = i0 + rows;
+      nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * D, D, K, D, 0.0f, S.data(), ncol);
+      causal_softmax(S.data(), S.data(), maskrow.data(), i0, rows, ncol, head_base, d);
+      nanolab::sgemm(false, false, rows, D, ncol, 1.0f, S.data(), ncol, V, D, 0.0f, O + i0 * D, D);
+    }
+  }
+}
+
+NL_CLONES void scores_grad(float* dS, const float* P, const float* PM, int64_t i0, int64_t rows, int64_t ncol, bool drop) {
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t n = i0 + r + 1;
+    float* ds = dS + r * ncol;
+    const float* p = P + r * ncol;
+    const float* pm = PM + r * ncol;
+    const float Di = static_cast<float>(dot8(ds, pm, static_cast<size_t>(n)));
+    if (drop) for (int64_t j = 0; j < n; j++) ds[j] = pm[j] * ds[j] - p[j] * Di;
+    else for (int64_t j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - Di);
+    for (int64_t j = n; j < ncol; j++) ds[j] = 0.0f;
+  }
+}
+
+// dq, dk, dv must be zero-filled (dk, dv accumulate over blocks)
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const Dims& d) {
+  const int64_t T = d.T, D = d.D;
+  const size_t blk = static_cast<size_t>(kBlock * T);
+  std::vector<float> P(blk), PMbuf(d.drop ? blk : 0), dS(blk), maskrow(static_cast<size_t>(T));
+  for (int64_t bh = 0; bh < d.BH; bh++) {
+    const size_t off = static_cast<size_t>(bh * T * D);
+    const float *Q = q + off, *K = k + off, *V = v + off, *dO = dout + off;
+    float *dQ = dq + off, *dK = dk + off, *dV = dv + off;
+    const uint64_t head_base = static_cast<uint64_t>(bh) * T * T;
+    for (int64_t i0 = 0; i0 < T; i0 += kBlock) {
+      const int64_t rows = i0 + kBlock < T ? kBlock : T - i0, ncol = i0 + rows;
+      float* PM = d.drop ? PMbuf.data() : P.data();
+      nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * D, D, K, D, 0.0f, P.data(), ncol);
+      causal_softmax(P.data(), PM, maskrow.data(), i0, rows, ncol, head_base, d);
+      nanolab::sgemm(true, false, ncol, D, rows, 1.0f, PM, ncol, dO + i0 * D, D, 1.0f, dV, D);
+      nanolab::sgemm(false, true, rows, ncol, D, 1.0f, dO + i0 * D, D, V, D, 0.0f, dS.data(), ncol);
+      scores_grad(dS.data(), P.data(), PM, i0, rows, ncol, d.drop);
+      nanolab::sgemm(false, false, rows, D, ncol, d.scale, dS.data(), ncol, K, D, 0.0f, dQ + i0 * D, D);
+      nanolab::sgemm(true, false, ncol, D, rows, d.scale, dS.data(), ncol, Q + i0 * D, D, 1.0f, dK, D);
+    }
+  }
+}
+
+Dims dims_from(const Napi::CallbackInfo& info, size_t at) {
+  Dims d;
+  d.BH = inum(info, at); d.T = inum(info, at + 1); d.D = inum(info, at + 2);
+  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d.D)));
+  d.key.rate = num(info, at + 3);
+  d.key.k0 = u32(info, at + 4); d.key.k1 = u32(info, at + 5); d.key.c2 = u32(info, at + 6); d.key.c3 = u32(info, at + 7);
+  d.key.scale = static_cast<float>(1.0 / (1.0 - d.key.rate));
+  d.drop = d.key.rate > 0;
+  return d;
+}
+
+// attentionForward(out, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
+Napi::Value Forward(const Napi::CallbackInfo& info) {
+  const Dims d = dims_from(info, 4);
+  if (d.BH * d.T * d.D > 0) attention_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
+  return info.Env().Undefined();
+}
+
+// attentionBackward(dq, dk, dv, dout, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  const Dims d = dims_from(info, 7);
+  if (d.BH * d.T * d.D > 0)
+    attention_backward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6), d);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void init_attention(Napi::Env env, Napi::Object exports) {
+  exports.Set("attentionForward", Napi::Function::New(env, Forward));
+  exports.Set("attentionBackward", Napi::Function::New(env, Backward));
+}
+
+}  // namespace nl

@@ -1,0 +1,50 @@
+// Philox4x32-10 (Salmon et al., SC'11), the same function as core/random/philox.ts, so dropout
+// masks are identical bit for bit on every backend. Known answer (ctr 0,0,0,0, key 0,0):
+// 6627e8d5 e169c58d bc57ac4c 9b00dbd8 (test/native_philox.test.ts).
+#pragma once
+
+#include <cstdint>
+
+namespace nl {
+
+struct Philox4 { uint32_t w[4]; };
+
+inline Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
+  const uint32_t M0 = 0xd2511f53u, M1 = 0xcd9e8d57u, W0 = 0x9e3779b9u, W1 = 0xbb67ae85u;
+  for (int r = 0; r < 10; r++) {
+    const uint64_t p0 = static_cast<uint64_t>(M0) * c0, p1 = static_cast<uint64_t>(M1) * c2;
+    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+    c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
+    k0 += W0; k1 += W1;
+  }
+  return {{c0, c1, c2, c3}};
+}
+
+// The dropout scheme of core/random/philox.ts dropoutMask: element i of a call is kept iff
+// uniform(word i % 4 of block i / 4) >= rate, counter = (block lo, block hi, callId lo, callId hi),
+// key = (seed lo, seed hi). Seeds and call ids arrive split into 32-bit halves by the TS side.
+struct DropoutKey {
+  uint32_t k0, k1, c2, c3;
+  double rate;
+  float scale;  // 1 / (1 - rate) as the Float32Array mask stores it
+};
+
+inline bool keep_word(uint32_t w, double rate) {
+  return static_cast<double>(w >> 8) * (1.0 / 16777216.0) >= rate;
+}
+
+// Scaled keep-mask (scale or 0) for elements [begin, end) of one call.
+inline void dropout_mask_range(float* out, uint64_t begin, uint64_t end, const DropoutKey& key) {
+  uint64_t i = begin;
+  while (i < end) {
+    const uint64_t b = i >> 2;
+    const Philox4 r = philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), key.c2, key.c3,
+                                    key.k0, key.k1);
+    for (uint32_t j = static_cast<uint32_t>(i & 3); j < 4 && i < end; j++, i++) {
+      out[i - begin] = keep_word(r.w[j], key.rate) ? key.scale : 0.0f;
+    }
+  }
+}
+
+}  // namespace nl

@@ -1,0 +1,68 @@
+// nanolab fp32 GEMM: packed, cache-blocked, multi-threaded, with run-time ISA dispatch
+// (AVX-512 FMA, AVX2 FMA, portable C++). See gemm.cc for the design notes.
+#pragma once
+
+namespace nanolab {
+
+// C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C   (row-major; lda/ldb/ldc are row strides in elements)
+// op(A) = A^T when transA (then A is stored K x M), same for B.
+// beta == 0 overwrites C without reading it; K == 0 or alpha == 0 gives C = beta * C.
+void sgemm(bool transA, bool transB, int M, int N, int K, float alpha,
+           const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
+
+// Batched: batch independent GEMMs with element strides between consecutive A, B, C matrices
+// (a stride of 0 broadcasts that operand). Parallelised across batch and/or tiles.
+void sgemm_batched(int batch, bool transA, bool transB, int M, int N, int K, float alpha,
+                   const float* A, int lda, long long strideA, const float* B, int ldb, long long strideB,
+                   float beta, float* C, int ldc, long long strideC);
+
+// Persistent thread pool. Default size: NANOLAB_THREADS if set, else std::thread::hardware_concurrency().
+void set_num_threads(int n);
+int get_num_threads();
+
+// Micro-kernel chosen at run time, e.g. "avx512-fma 6x64". NANOLAB_GEMM_ISA=avx512|avx2|portable
+// restricts the choice (never beyond what the CPU supports); useful for testing the fallbacks.
+const char* gemm_kernel_name();
+
+}  // namespace nanolab
+
+#ifdef NANOLAB_GEMM_INTERNAL
+// ---------------------------------------------------------------------------------------------
+// Internal interface between gemm.cc (blocking, packing, threading) and the per-ISA translation
+// units (micro-kernels). Not part of the public API.
+namespace nanolab {
+namespace gemm_detail {
+
+// One cache block for the micro-kernel loops: C[m,n] = alpha * A[m,k] @ B[k,n] + beta * C.
+// A element (i,p) is a[i*ars + p*acs]: packed slivers use ars=1, acs=MR (sliver s at a + s*MR*k,
+// so a_sliver = MR*k); unpacked row-major A uses ars=lda, acs=1; unpacked A^T uses ars=1, acs=lda.
+// B element (p,j) of sliver t is b[t*b_sliver + p*bs + j]: packed bs=NR, b_sliver=NR*k;
+// unpacked row-major B uses bs=ldb, b_sliver=NR (columns past n are never read).
+struct Block {
+  int m, n, k;
+  bool packed;  // A and B both packed (formats above): no row clamping or column masks needed
+  const float* a;
+  long long ars, acs, a_sliver;
+  const float* b;
+  long long bs, b_sliver;
+  float* c;
+  long long ldc;
+  float alpha, beta;
+};
+
+struct Isa {
+  const char* name;
+  int mr, nr;                    // micro-tile (packing formats use these)
+  void (*block)(const Block&);   // loops over micro-tiles of one block
+  // Optional fast packers (nullptr: use the generic ones in gemm.cc). Same formats as the
+  // generic ones: A -> MR-row slivers [p*MR + i], B -> NR-column slivers [p*NR + j], zero padded.
+  void (*pack_a)(bool transA, const float* A, long long lda, int m, int k, float* dst);
+  void (*pack_b)(bool transB, const float* B, long long ldb, int k, int n, float* dst);
+};
+
+const Isa* isa_avx512();  // nullptr when not built for x86-64
+const Isa* isa_avx2();
+
+}  // namespace gemm_detail
+}  // namespace nanolab
+#endif

@@ -95,7 +95,7 @@ test('sampling crops the context to block_size (positions beyond it are never in
 test('initialisation: PyTorch defaults (Linear uniform 1/sqrt(fan_in), Embedding N(0,1), LayerNorm 1/0)', () => {
   const m = buildModel([{ token_embedding: { dim: 64 } }, { layer_norm: { eps: 1e-5, enabled: true } }, { lm_head: { bias: true, tie: false } }],
     { vocabSize: 200, blockSize: 8, init: 'pytorch', seed: 3, dry: false });
-  const [emb, g, b, w, bias] = m.params.map((p) => p.v!.dataSync());
+  const [emb, g, b, w, bias] = m.params.map((p) => p.v!.dataSync() as Float32Array);
   const std = Math.sqrt(emb.reduce((a, x) => a + x * x, 0) / emb.length);
   assert.ok(Math.abs(std - 1) < 0.05, `embedding std ${std}`);
   assert.ok(g.every((x) => x === 1) && b.every((x) => x === 0));
@@ -104,7 +104,7 @@ test('initialisation: PyTorch defaults (Linear uniform 1/sqrt(fan_in), Embedding
   assert.ok(bias.every((x) => Math.abs(x) <= bound));
   const g2 = buildModel([{ token_embedding: { dim: 64 } }, { lm_head: { bias: true, tie: false } }],
     { vocabSize: 200, blockSize: 8, init: 'gpt2', seed: 3, dry: false });
-  const e2 = g2.params[0].v!.dataSync();
+  const e2 = g2.params[0].v!.dataSync() as Float32Array;
   const std2 = Math.sqrt(e2.reduce((a, x) => a + x * x, 0) / e2.length);
   assert.ok(Math.abs(std2 - 0.02) < 0.002, `gpt2 std ${std2}`);
   m.dispose(); g2.dispose();

@@ -4,7 +4,7 @@ import { expandSweep, parsePathString, runId } from '../core/config/expand.ts';
 
 const base = {
   name: 'x',
-  model: { vars: { n_embd: 32, n_head: 4, block_size: 8, residual: false }, layers: [{ token_embedding: { dim: '$n_embd' } }, { lm_head: {} }] },
+  model: { vars: { n_embd: 32, n_head: 4, block_size: 8, residual: false }, layers: [{ token_embedding: { dim: '$n_embd' } }, { lm_head: {} }] as Record<string, any>[] },
   train: { steps: 10, batch_size: 4 },
 };
 

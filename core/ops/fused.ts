@@ -11,18 +11,18 @@ import { activeFused, type AdamWHyper, type AttentionOptions } from './registry.
 export function embedding(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   const impl = activeFused().embedding;
   if (impl) return impl(table, ids);
-  const lookup = tf.customGrad((t, i, save) => {
-    save([i as tf.Tensor]);
+  const lookup = tf.customGrad(((t: tf.Tensor, i: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([i]);
     return {
       value: tf.gather(t as tf.Tensor, i as tf.Tensor),
-      gradFunc: (dy, saved) => {
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [V, C] = (t as tf.Tensor).shape;
         const flat = (saved[0] as tf.Tensor).reshape([-1]) as tf.Tensor1D;
         const dTable = tf.matMul(tf.oneHot(flat, V), (dy as tf.Tensor).reshape([-1, C]), true, false); // (V, C)
         return [dTable, tf.zerosLike(saved[0] as tf.Tensor)];
       },
     };
-  });
+  }) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] });
   return lookup(table, ids);
 }
 

@@ -302,7 +302,8 @@ void tile_task(void* ctx, int t, int) {
   const Panel& P = *static_cast<const Panel*>(ctx);
   const Problem& g = *P.g;
   const Isa& isa = *P.cfg->isa;
-  const int m0 = (t / P.tn) * P.mstep, j0 = (t % P.tn) * P.nstep;  // j0 is panel-relative
+  const int ti = P.tn == 1 ? t : t / P.tn, tj = t - ti * P.tn;
+  const int m0 = ti * P.mstep, j0 = tj * P.nstep;  // j0 is panel-relative
   const int m1 = std::min(g.M, m0 + P.mstep), n = std::min(P.nstep, P.nc - j0);
   if (m0 >= m1 || n <= 0) return;
 
@@ -346,6 +347,12 @@ void tile_task(void* ctx, int t, int) {
 // Splits M x ncols into about `want` tiles, rows first (splitting columns makes every tile
 // re-pack its rows of A), in whole micro-tiles.
 void plan_tiles(const Isa& isa, int M, int ncols, int want, Panel& P) {
+  if (want <= 1) {  // one tile (the common tiny case): skip the divisions
+    P.mstep = M;
+    P.nstep = ncols;
+    P.tn = 1;
+    return;
+  }
   const int row_units = ceil_div(M, isa.mr), col_units = ceil_div(ncols, isa.nr);
   const int tm = std::max(1, std::min(want, row_units));
   const int tn = std::max(1, std::min(ceil_div(want, tm), col_units));
@@ -391,7 +398,10 @@ void run_gemm(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads)
       P.b_sliver = (long long)NR * g.K;
     }
     plan_tiles(isa, g.M, g.N, tiles_wanted(2.0 * g.M * g.N * g.K, tp ? nthreads : 1), P);
-    parallel_for(tp, ceil_div(g.M, P.mstep) * P.tn, tile_task, &P);
+    if (P.tn == 1 && P.mstep >= g.M)
+      tile_task(&P, 0, 0);
+    else
+      parallel_for(tp, ceil_div(g.M, P.mstep) * P.tn, tile_task, &P);
     return;
   }
 

@@ -55,7 +55,9 @@ struct Isa {
   int mr, nr;                    // micro-tile (packing formats use these)
   void (*block)(const Block&);   // loops over micro-tiles of one block
   // Optional fast packers (nullptr: use the generic ones in gemm.cc). Same formats as the
-  // generic ones: A -> MR-row slivers [p*MR + i], B -> NR-column slivers [p*NR + j], zero padded.
+  // generic ones: A -> MR-row slivers [p*MR + i], B -> NR-column slivers [p*NR + j], zero
+  // padded (B only up to the next multiple of the kernel's vector width: columns past that
+  // are never read).
   void (*pack_a)(bool transA, const float* A, long long lda, int m, int k, float* dst);
   void (*pack_b)(bool transB, const float* B, long long ldb, int k, int n, float* dst);
 };

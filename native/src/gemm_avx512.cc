@@ -103,9 +103,21 @@ const UkrFn kUkr[3][4][4] = {NL_MODE(kPacked), NL_MODE(kStrided), NL_MODE(kMaske
 #undef NL_ROW
 inline int row_variant(int m) { return m >= 5 ? 3 : m >= 3 ? 2 : m - 1; }  // 1,2,4,6 rows
 
+// 8-row kernels for blocks of 7-8 rows and at most 32 columns (per-head attention products):
+// one call instead of a 6-row and a 2-row tile. 16 accumulators, so only up to 2 vectors.
+const UkrFn kUkr8[3][2] = {{ukr<8, 1, kPacked>, ukr<8, 2, kPacked>},
+                           {ukr<8, 1, kStrided>, ukr<8, 2, kStrided>},
+                           {ukr<8, 1, kMasked>, ukr<8, 2, kMasked>}};
+
 // Rows outer, columns inner: the 6 x k A sliver stays in L1 while B slivers stream from L2
 // (the packed B panel is sized for L2), and C is written row-contiguously.
 NL_TARGET void block(const Block& bk) {
+  if (bk.m > MR && bk.m <= 8 && bk.n <= 32 && !bk.packed) {
+    const int nv = (bk.n + 15) / 16;
+    kUkr8[bk.n == 16 * nv ? kStrided : kMasked][nv - 1](bk.k, bk.a, bk.ars, bk.acs, bk.m, bk.b, bk.bs, bk.n,
+                                                         bk.c, bk.ldc, bk.alpha, bk.beta);
+    return;
+  }
   for (int i0 = 0; i0 < bk.m; i0 += MR) {
     const int mr = bk.m - i0 < MR ? bk.m - i0 : MR;
     const float* a = bk.a + (long long)(i0 / MR) * bk.a_sliver;
@@ -217,8 +229,8 @@ NL_TARGET inline void transpose16(__m512 r[16]) {
 NL_TARGET void pack_b_trans(const float* B, long long ldb, int k, int n, float* dst) {
   for (int j0 = 0; j0 < n; j0 += NR, dst += (long long)NR * k) {
     const int nr = n - j0 < NR ? n - j0 : NR;
-    for (int jj = 0; jj < NR; jj += 16) {
-      const int rows = nr - jj;  // real rows of B^T in this 16-block (may be <= 0)
+    for (int jj = 0; jj < nr; jj += 16) {  // blocks past nr are never read by the kernels
+      const int rows = nr - jj;            // real rows of B^T in this 16-block
       for (int p = 0; p < k; p += 16) {
         const int kr = k - p < 16 ? k - p : 16;
         const __mmask16 lm = kr == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kr) - 1);
@@ -241,9 +253,10 @@ NL_TARGET void pack_b(bool trans, const float* B, long long ldb, int k, int n, f
       const int r = nr - 16 * v;
       mk[v] = r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1);
     }
+    const int nv = (nr + 15) / 16;
     for (int p = 0; p < k; ++p) {
       const float* src = B + (long long)p * ldb + j0;
-      for (int v = 0; v < 4; ++v) _mm512_storeu_ps(dst + p * NR + 16 * v, _mm512_maskz_loadu_ps(mk[v], src + 16 * v));
+      for (int v = 0; v < nv; ++v) _mm512_storeu_ps(dst + p * NR + 16 * v, _mm512_maskz_loadu_ps(mk[v], src + 16 * v));
     }
   }
 }

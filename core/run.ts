@@ -34,6 +34,8 @@ options:
   --device cpu|gpu   run every run on this device
   --steps N          override train.steps (quick looks)
   --out DIR          output directory (default: output.dir, else results/<name>)
+  --set path=value   override a setting (repeatable): data.path=my.txt, train.steps=100,
+                     n_head=8 (a variable), sweep.seeds=[1,2,3]
   --force            rerun runs that already have a finished row
   --quiet            print only errors and the final table path
   --list-layers      print every registered layer and its parameters`;
@@ -46,7 +48,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
       options: {
         'dry-run': { type: 'boolean' }, summary: { type: 'boolean' }, only: { type: 'string' },
         device: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' },
-        quiet: { type: 'boolean' }, 'list-layers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        quiet: { type: 'boolean' }, set: { type: 'string', multiple: true }, 'list-layers': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -71,7 +73,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
 
   let exp: Experiment;
   try {
-    exp = loadExperiment(file, { steps, device: o.device, checkDevice: deviceProblem(devices) });
+    exp = loadExperiment(file, { steps, device: o.device, set: o.set, cwd: io.cwd, checkDevice: deviceProblem(devices) });
   } catch (e) {
     if (e instanceof ConfigError) {
       for (const p of e.problems) io.err(`${formatProblem({ ...p, file: shownFile })}\n`);

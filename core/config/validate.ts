@@ -3,12 +3,13 @@
 // filled in) -> semantic checks (corpus, model composition, devices). Everything is checked
 // before the first run starts.
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { buildModel, ModelBuildError } from '../model/build.ts';
 import { CorpusCache, type Corpus } from '../data/corpus.ts';
 import { ConfigError, didYouMean, formatPath, type Issue, type Path, type Problem } from './errors.ts';
-import { expandSweep, runId, type Overrides, type RunPlan } from './expand.ts';
+import YAML from 'yaml';
+import { expandSweep, parsePathString, runId, type Overrides, type RunPlan } from './expand.ts';
 import type { Origins } from './origins.ts';
 import { experimentSchema, sectionSchemas, TOP_LEVEL_KEYS } from './schema.ts';
 import { locate, parseSource, type Source } from './source.ts';
@@ -130,6 +131,33 @@ export interface LoadOptions extends Overrides {
   checkDevice?: DeviceCheck;
   /** skip building models (for tools that only need the run list) */
   skipModel?: boolean;
+  /** command-line overrides `path=value` (value parsed as YAML), applied before the sweep expands */
+  set?: string[];
+  /** what relative --set data.path values are relative to */
+  cwd?: string;
+}
+
+/** Applies --set overrides to the parsed file; a malformed one is a usage problem. */
+function applySets(raw: any, sets: string[], file: string, cwd: string): void {
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    const bad = (why: string) => new ConfigError([{ code: 'usage', file, line: 1, col: 1, path: '--set', message: `${JSON.stringify(s)}: ${why}` }]);
+    if (eq <= 0) throw bad('expected path=value, e.g. train.steps=100 or data.path=my.txt');
+    const path = parsePathString(s.slice(0, eq));
+    const target = path[0] === 'vars' ? ['model', ...path] : TOP_LEVEL_KEYS.includes(String(path[0])) ? path : ['model', 'vars', ...path];
+    let value: unknown;
+    try { value = YAML.parse(s.slice(eq + 1)); } catch (e) { throw bad(`the value is not valid YAML (${(e as Error).message.split('\n')[0]})`); }
+    let node = raw;
+    for (let i = 0; i < target.length - 1; i++) {
+      const k = target[i];
+      if (node[k] === null || typeof node[k] !== 'object') node[k] = typeof target[i + 1] === 'number' ? [] : {};
+      node = node[k];
+    }
+    node[target[target.length - 1]] = value;
+    // a corpus named on the command line replaces the file's, and is relative to where you are
+    if (target.join('.') === 'data.path') { delete raw.data.dataset; if (typeof value === 'string') raw.data.path = resolve(cwd, value); }
+    if (target.join('.') === 'data.dataset') delete raw.data.path;
+  }
 }
 
 export function loadExperiment(file: string, opts: LoadOptions = {}): Experiment {
@@ -138,6 +166,7 @@ export function loadExperiment(file: string, opts: LoadOptions = {}): Experiment
     throw new ConfigError([{ code: 'usage', file, line: 1, col: 1, path: '', message: `cannot read the experiment file (${(e as NodeJS.ErrnoException).code ?? e})` }]);
   }
   const { source, value: raw } = parseSource(file, text);
+  if (opts.set?.length) applySets(raw, opts.set, file, opts.cwd ?? process.cwd());
   return validateExperiment(source, raw as any, opts);
 }
 

@@ -23,7 +23,7 @@ export function environment(): Record<string, unknown> {
   try { lockHash = createHash('sha256').update(readFileSync(`${root}package-lock.json`)).digest('hex').slice(0, 16); } catch { /* none */ }
   const gpu = tryRun('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader']);
   return {
-    nanolab: version('../../package.json') ?? JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version,
+    nanolab: JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version,
     commit, commit_dirty: dirty, lockfile_sha256: lockHash,
     node: process.version,
     packages: Object.fromEntries(['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'yaml', 'ajv', 'csv-stringify'].map((p) => [p, version(p)])),

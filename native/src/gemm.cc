@@ -167,7 +167,8 @@ void pack_b(const Isa& isa, bool trans, const float* B, long long ldb, int k, in
 
 struct Config {
   const Isa* isa;
-  int kc, mc, nc;           // cache blocking of the packed path
+  int kc, mc;               // cache blocking of the packed path: K slice, A block rows
+  long long panel;          // B panel budget in floats (kc x nc, kept in L2)
   int direct_max_k;         // direct path: K <= this ...
   long long direct_max_kn;  // ... and K*N <= this (B must stay cache resident)
   double par_min_flops;     // below this, run on the calling thread only
@@ -198,14 +199,13 @@ Config make_config() {
   (void)allow2;
 #endif
   cfg.isa = best;
-  // KC x NC B panel ~1 MB (half of a 2 MB L2); MC only bounds the A buffer (A slivers are
-  // consumed from L1 one at a time). Tuned on a Sapphire-Rapids-class core, see gemm_bench.
-  cfg.kc = env_int("NANOLAB_GEMM_KC", 256);
-  cfg.nc = env_int("NANOLAB_GEMM_NC", 1024);
-  cfg.mc = env_int("NANOLAB_GEMM_MC", 96);
-  cfg.kc = std::max(cfg.kc, 8);
-  cfg.nc = std::max(cfg.nc / best->nr, 1) * best->nr;
-  cfg.mc = std::max(cfg.mc / best->mr, 1) * best->mr;
+  // B panel (KC x NC) ~1 MB: half of a 2 MB L2, where it stays while every A sliver streams
+  // over it. NC is what fits next to the K slice, so typical N (<= ~1300) needs a single panel
+  // and A is packed once. MC only bounds the A buffer (slivers are consumed from L1 one at a
+  // time). Tuned on a Sapphire-Rapids-class core (48 KB L1d, 2 MB L2), see gemm_bench.
+  cfg.kc = std::max(env_int("NANOLAB_GEMM_KC", 256), 8);
+  cfg.panel = std::max(env_int("NANOLAB_GEMM_PANEL_KB", 1024), 1) * 256LL;
+  cfg.mc = std::max(env_int("NANOLAB_GEMM_MC", 96) / best->mr, 1) * best->mr;
   cfg.direct_max_k = env_int("NANOLAB_GEMM_DIRECT_K", 512);
   cfg.direct_max_kn = (long long)env_int("NANOLAB_GEMM_DIRECT_KN", 96 * 1024);
   cfg.par_min_flops = (double)env_int("NANOLAB_GEMM_PAR_MIN_KFLOP", 2048) * 1e3;
@@ -408,7 +408,8 @@ void run_gemm(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads)
   // Packed path. K is cut into equal slices (<= KC) and N into equal panels (<= NC), so there
   // is no thin remainder block; both depend on the shape only (determinism).
   const int kc_max = round_up(ceil_div(g.K, ceil_div(g.K, cfg.kc)), 4);
-  const int nc_max = round_up(ceil_div(g.N, ceil_div(g.N, cfg.nc)), NR);
+  const int nc_cap = std::max(NR, (int)(cfg.panel / kc_max) / NR * NR);
+  const int nc_max = round_up(ceil_div(g.N, ceil_div(g.N, nc_cap)), NR);
   P.bp = t_scratch_b.get((size_t)kc_max * nc_max + 16);
   for (int jc = 0; jc < g.N; jc += nc_max) {
     P.jc = jc;

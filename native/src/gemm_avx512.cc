@@ -155,9 +155,15 @@ NL_TARGET void pack_a_rows(const float* A, long long lda, int m, int k, float* d
     const int mr = m - i0 < MR ? m - i0 : MR;
     const float* src[MR];
     for (int i = 0; i < MR; ++i) src[i] = A + (long long)(i0 + (i < mr ? i : 0)) * lda;
+    // A comes from memory in short row pieces (k floats per row), too short for the hardware
+    // prefetcher to ramp up: fetch the rows of the sliver after next while packing this one.
+    const float* pf = A + (long long)(i0 + 2 * MR) * lda;
+    const bool do_pf = i0 + 3 * MR <= m;
     for (int p = 0; p < k; p += 16) {
       const int kr = k - p < 16 ? k - p : 16;
       const __mmask16 lm = kr == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kr) - 1);
+      if (do_pf)
+        for (int i = 0; i < MR; ++i) _mm_prefetch((const char*)(pf + i * lda + p), _MM_HINT_T1);
       __m512 r[MR];
       for (int i = 0; i < MR; ++i)
         r[i] = i < mr ? _mm512_maskz_loadu_ps(lm, src[i] + p) : _mm512_setzero_ps();

@@ -20,9 +20,9 @@ if [ "$what" = all ] || [ "$what" = test ]; then
   # The fallbacks (the first line tells which kernel actually ran) and small blocking
   # parameters, so that the K/N/M blocking loops and edge packing run on small matrices too.
   for isa in avx2 portable; do NANOLAB_GEMM_ISA=$isa "$OUT/gemm_test" --quick; done
-  NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=24 NANOLAB_GEMM_NC=128 NANOLAB_GEMM_MC=12 "$OUT/gemm_test" --quick
+  NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=24 NANOLAB_GEMM_PANEL_KB=12 NANOLAB_GEMM_MC=12 "$OUT/gemm_test" --quick
   NANOLAB_GEMM_PATH=1 "$OUT/gemm_test" --quick
-  NANOLAB_GEMM_ISA=avx2 NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=20 NANOLAB_GEMM_NC=48 "$OUT/gemm_test" --quick
+  NANOLAB_GEMM_ISA=avx2 NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=20 NANOLAB_GEMM_PANEL_KB=4 "$OUT/gemm_test" --quick
 fi
 
 if [ "$what" = all ] || [ "$what" = bench ]; then

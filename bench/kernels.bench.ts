@@ -65,7 +65,7 @@ const cases: Case[] = [
   op('concat heads', `${H} x (${B},${T},${D}) axis -1`, () => Array.from({ length: H }, t([B, T, D])), (...xs) => tf.concat(xs, -1)),
   op('slice', `${N}x${3 * C} -> ${N}x${C}`, () => [t([N, 3 * C])()], (a) => tf.slice(a, [0, C], [N, C])),
   op('gather (embedding)', `${V}x${C} at ${N}`, () => [t([V, C])(), ids(N, V)], (a, i) => tf.gather(a, i)),
-  op('unsortedSegmentSum', `${N}x${C} into ${V}`, () => [t([N, C])(), ids(N, V)], (a, i) => tf.unsortedSegmentSum(a, i, V)),
+  op('unsortedSegmentSum', `${N}x${C} into ${V}`, () => [t([N, C])(), ids(N, V)], (a, i) => tf.unsortedSegmentSum(a, i as tf.Tensor1D, V)),
   op('cast float->int', `${N}x${C}`, () => [t([N, C], 100)()], (a) => tf.cast(a, 'int32')),
   op('where', `${N}x${C}`, () => [t([N, C])(), t([N, C])(), t([N, C])()], (c, a, b) => tf.where(tf.greater(c, 0), a, b)),
   op('fused embedding fwd+bwd', `${V}x${C} at ${N}`, () => [t([V, C])(), ids(N, V)],

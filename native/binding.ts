@@ -73,6 +73,8 @@ export interface NativeBinding {
   crossEntropyForward(logits: Float32Array, targets: Values, N: number, V: number): number;
   crossEntropyBackward(dlogits: Float32Array, logits: Float32Array, targets: Values, N: number, V: number,
     dloss: number): void;
+  geluForward(out: Float32Array, x: Float32Array): void;
+  geluBackward(dx: Float32Array, dy: Float32Array, x: Float32Array): void;
   dropout(out: Float32Array, x: Float32Array, rate: number, seedLo: number, seedHi: number, callLo: number,
     callHi: number): void;
   dropoutMask(out: Float32Array, rate: number, seedLo: number, seedHi: number, callLo: number, callHi: number): void;

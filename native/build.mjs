@@ -6,7 +6,7 @@
 // (the 'native' backend then reports itself unavailable); with NANOLAB_REQUIRE_NATIVE=1 (CI) it
 // exits 1 instead. NANOLAB_SKIP_NATIVE=1 skips the build. Full compiler output: native/build.log.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -56,10 +56,12 @@ function run(args) {
   }
 }
 
-// Configure again only when node or the headers changed (make rebuilds changed sources itself).
+// Configure again when node, the headers, binding.gyp or the list of sources changed (make
+// rebuilds changed sources itself; the source list is read at configure time).
 // Only node-gyp's own files are removed: native/build/ also holds other build outputs (gemm tests).
 const stampFile = join(here, 'build', 'nanolab-config.json');
-const stamp = JSON.stringify({ node: process.version, nodedir, arch: process.arch });
+const sources = ['kernels', 'src'].flatMap((d) => readdirSync(join(here, d)).filter((f) => f.endsWith('.cc')).map((f) => `${d}/${f}`));
+const stamp = JSON.stringify({ node: process.version, nodedir, arch: process.arch, gyp: readFileSync(join(here, 'binding.gyp'), 'utf8'), sources });
 const configured = existsSync(join(here, 'build', 'Makefile')) || existsSync(join(here, 'build', 'binding.sln'));
 if (!configured || !existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
   for (const f of ['Release', 'Makefile', 'config.gypi', 'nanolab_native.target.mk', 'binding.Makefile']) {

@@ -7,6 +7,7 @@ import { adamwNative } from './kernels/AdamW.ts';
 import { CausalAttention } from './kernels/CausalAttention.ts';
 import { Dropout } from './kernels/Dropout.ts';
 import { Embedding } from './kernels/Embedding.ts';
+import { Gelu } from './kernels/Gelu.ts';
 import { LayerNorm } from './kernels/LayerNorm.ts';
 import { SoftmaxCrossEntropy } from './kernels/SoftmaxCrossEntropy.ts';
 
@@ -53,3 +54,13 @@ export const nativeFused: FusedImpls = {
 
   adamw: adamwNative,
 };
+
+/** Exact GELU (tfjs' erf) in one kernel each way. Not in core/ops/registry.ts' FusedImpls yet:
+ * registered under the name `gelu` so that core/ops can dispatch to it once it declares
+ * `gelu?(x: Tensor): Tensor` (the composite is layers/feed_forward.ts' gelu). */
+export function nativeGelu(x: tf.Tensor): tf.Tensor {
+  return run(Gelu, { x });
+}
+
+/** What index.ts registers for 'native': the FusedImpls above plus the extra ops. */
+export const nativeFusedAll = { ...nativeFused, gelu: nativeGelu } as FusedImpls;

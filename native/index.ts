@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerFusedImpls } from '../core/ops/registry.ts';
 import { NativeBackend } from './backend.ts';
 import { loadBinding } from './binding.ts';
-import { nativeFused } from './fused.ts';
+import { nativeFusedAll } from './fused.ts';
 import { setBinding } from './kernels/util.ts';
 import { registerAllKernels } from './register_all_kernels.ts';
 
@@ -23,7 +23,7 @@ export function loadNativeBackend(): NativeStatus {
     registerAllKernels('native');
     // priority 0: below 'cpu' (1), so tfjs never picks it by itself
     if (!tf.findBackendFactory('native')) tf.registerBackend('native', () => new NativeBackend(), 0);
-    registerFusedImpls('native', nativeFused);
+    registerFusedImpls('native', nativeFusedAll);
     const info = binding.info();
     status = { ok: true, version: binding.version, gemmKernel: info.gemmKernel, threads: info.threads };
   } catch (e) {

@@ -75,6 +75,7 @@ import { causalAttentionConfig, causalAttentionGradConfig, registerCausalAttenti
 import { softmaxCrossEntropyConfig, softmaxCrossEntropyGradConfig, registerSoftmaxCrossEntropyGradient } from './kernels/SoftmaxCrossEntropy.ts';
 import { dropoutConfig, registerDropoutGradient } from './kernels/Dropout.ts';
 import { embeddingConfig, embeddingGradConfig, registerEmbeddingGradient } from './kernels/Embedding.ts';
+import { geluConfig, geluGradConfig, registerGeluGradient } from './kernels/Gelu.ts';
 
 /** The kernels implemented by the addon (Identity and Reshape stay tfjs' zero-copy ones). */
 export const nativeKernels: KernelConfig[] = [
@@ -90,7 +91,7 @@ export const nativeKernels: KernelConfig[] = [
   sumConfig, meanConfig, maxConfig, minConfig, argMaxConfig, argMinConfig, softmaxConfig, batchMatMulConfig,
   multinomialConfig,
   layerNormConfig, layerNormGradConfig, causalAttentionConfig, causalAttentionGradConfig, softmaxCrossEntropyConfig,
-  softmaxCrossEntropyGradConfig, dropoutConfig, embeddingConfig, embeddingGradConfig,
+  softmaxCrossEntropyGradConfig, dropoutConfig, embeddingConfig, embeddingGradConfig, geluConfig, geluGradConfig,
 ];
 
 export function registerAllKernels(backendName = 'native'): void {
@@ -107,4 +108,5 @@ export function registerAllKernels(backendName = 'native'): void {
   registerSoftmaxCrossEntropyGradient();
   registerDropoutGradient();
   registerEmbeddingGradient();
+  registerGeluGradient();
 }

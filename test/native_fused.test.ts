@@ -12,10 +12,11 @@ const test = suite('native fused ops');
 if (nativeAvailable(test, 'native fused op tests')) {
   test('embedding forward and gradient (repeated ids)', () => {
     const r = rng(8);
-    for (const [V, C, idsShape] of [[5, 3, [4]], [65, 16, [4, 9]], [300, 33, [2, 3, 7]], [7, 4, [0]]] as const) {
+    const cases: Array<[number, number, number[]]> = [[5, 3, [4]], [65, 16, [4, 9]], [300, 33, [2, 3, 7]], [7, 4, [0]]];
+    for (const [V, C, idsShape] of cases) {
       const table = normal(r, V * C), ids = Int32Array.from({ length: size(idsShape) }, () => randInt(r, 0, Math.min(V - 1, 9)));
       const dy = normal(r, size(idsShape) * C);
-      const t = () => tf.tensor(table, [V, C]), i = () => tf.tensor(ids, idsShape as number[], 'int32');
+      const t = () => tf.tensor(table, [V, C]), i = () => tf.tensor(ids, idsShape, 'int32');
       sameAsCpu(`embedding ${V}x${C} ${idsShape}`, () => embedding(t(), i()));
       sameAsCpu(`embedding grad ${V}x${C} ${idsShape}`, () => tf.grad((x: tf.Tensor) => embedding(x, i()))(t(), tf.tensor(dy, [...idsShape, C])));
     }
@@ -115,6 +116,9 @@ if (nativeAvailable(test, 'native fused op tests')) {
       })([e, w, gg]);
     };
     sameAsCpu('training step grads', step, 2e-5);
+    // determinism: the same step again on native gives the same bits
+    const a = runOn('native', step), b = runOn('native', step);
+    assert.equal(a, b, 'run-to-run bit-identical');
     const lossOn = (b: string) => runOn(b, () => {
       const x = tf.gather(tf.tensor(wte, [V, C]), tf.tensor(idx, [B * T], 'int32'));
       return softmaxCrossEntropy(tf.matMul(x, tf.tensor(wte, [V, C]), false, true), tf.tensor(idx, [B * T], 'int32'));

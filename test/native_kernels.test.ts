@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   close, nativeAvailable, normal, randInt, randShape, rng, runOn, sameAsCpu, size, type Rand,
 } from '../native/test/tf_helpers.ts';
+import { loadNativeBackend } from '../native/index.ts';
+import { nativeKernels } from '../native/register_all_kernels.ts';
 
 const test = suite('native kernels');
 
@@ -40,6 +42,17 @@ function broadcastPair(r: Rand, rank: number): [number[], number[]] {
 }
 
 if (nativeAvailable(test, 'native kernel tests')) {
+  test('backend registered: native kernels over the cpu ones, fused ops, not active by itself', () => {
+    assert.ok(tf.findBackendFactory('native'), 'backend native registered');
+    for (const k of nativeKernels) {
+      const reg = tf.getKernel(k.kernelName, 'native');
+      assert.ok(reg && reg.kernelFunc === k.kernelFunc, `${k.kernelName} is the native kernel`);
+    }
+    // every cpu kernel also runs on native (fallback)
+    for (const k of tf.getKernelsForBackend('cpu')) assert.ok(tf.getKernel(k.kernelName, 'native'), `${k.kernelName} on native`);
+    assert.equal(loadNativeBackend(), loadNativeBackend(), 'idempotent');
+  });
+
   const unary: Array<[string, (x: tf.Tensor) => tf.Tensor, 'any' | 'pos']> = [
     ['neg', (x) => tf.neg(x), 'any'], ['exp', (x) => tf.exp(x), 'any'], ['log', (x) => tf.log(x), 'pos'],
     ['sqrt', (x) => tf.sqrt(x), 'pos'], ['rsqrt', (x) => tf.rsqrt(x), 'pos'], ['square', (x) => tf.square(x), 'any'],

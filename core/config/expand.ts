@@ -82,7 +82,12 @@ function formatValue(v: unknown): string {
 
 /** run_id: the first 12 hex digits of sha256 over the canonical JSON of what shapes the numbers. */
 export function runId(config: any): string {
-  const { name: _n, description: _d, output: _o, ...rest } = config;
+  const { name: _n, description: _d, output: _o, report: _r, on_error: _e, ...rest } = config;
+  // checkpointing changes when state is saved, never the numbers
+  if (rest.train && typeof rest.train === 'object' && 'checkpoint' in rest.train) {
+    const { checkpoint: _c, ...train } = rest.train;
+    rest.train = train;
+  }
   return createHash('sha256').update(canonicalJson({ format: 1, ...rest })).digest('hex').slice(0, 12);
 }
 

@@ -76,6 +76,11 @@ export const sectionSchemas: Record<string, JsonSchema> = {
         },
       },
       timing_warmup: int(0, { default: 10, description: 'first steps left out of ms/step' }),
+      checkpoint: {
+        type: 'object', additionalProperties: false, required: ['every'],
+        description: 'save the whole training state to <out>/checkpoints/ every N steps (and on Ctrl-C); a rerun resumes there with exactly the same losses (never changes run ids)',
+        properties: { every: int(1, { maximum: 1e9, description: 'steps between checkpoints' }) },
+      },
     },
   },
   output: {
@@ -104,9 +109,21 @@ export const sectionSchemas: Record<string, JsonSchema> = {
       devices: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['cpu', 'gpu'] } },
     },
   },
+  report: {
+    type: 'object', additionalProperties: false,
+    description: 'what table.md, table.tex and report.html show (the report never changes run ids)',
+    properties: {
+      columns: {
+        type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 },
+        description: 'table columns in order: variant, rung, n, params, val_loss, train_loss, best_val_loss, delta_prev, delta_base, '
+          + 'ms_per_step, ms_per_step_p95, tokens_per_s, wall_s, speedup, or a sweep axis name',
+      },
+      baseline: { type: 'string', minLength: 1, description: 'the rung or run that the delta_base column compares with (default: the first rung or variant)' },
+    },
+  },
 };
 
-export const TOP_LEVEL_KEYS = ['name', 'description', 'data', 'tokenizer', 'model', 'train', 'seed', 'device', 'precision', 'sweep', 'output'];
+export const TOP_LEVEL_KEYS = ['name', 'description', 'data', 'tokenizer', 'model', 'train', 'seed', 'device', 'precision', 'sweep', 'output', 'report', 'on_error'];
 
 /** The whole experiment file: what schemas/experiment.schema.json holds. */
 export function experimentSchema(): JsonSchema {
@@ -115,7 +132,7 @@ export function experimentSchema(): JsonSchema {
   for (const l of allLayers()) {
     const key = `layer.${l.name}`;
     if (l.name === 'repeat') {
-      layerProps.repeat = { type: 'integer', minimum: 1, description: l.doc };
+      layerProps.repeat = { type: 'integer', minimum: 1, maximum: 1024, description: l.doc };
       layerProps.layers = { type: 'array', minItems: 1, items: { $ref: '#/$defs/layer' } };
       continue;
     }
@@ -139,6 +156,8 @@ export function experimentSchema(): JsonSchema {
       precision: { enum: ['fp32', 'tf32', 'bf16'], default: 'fp32' },
       sweep: sectionSchemas.sweep,
       output: sectionSchemas.output,
+      report: sectionSchemas.report,
+      on_error: { enum: ['continue', 'stop'], default: 'continue', description: 'after a run fails (error, out of memory, NaN loss): go on with the next run, or stop the sweep (never changes run ids)' },
     },
     $defs: {
       layer: {

@@ -2,7 +2,7 @@
 // Order: YAML -> top-level keys and sweep -> expansion -> each run against the schema (defaults
 // filled in) -> semantic checks (corpus, model composition, devices). Everything is checked
 // before the first run starts.
-import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { buildModel, ModelBuildError } from '../model/build.ts';
@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { expandSweep, parsePathString, runId, type Overrides, type RunPlan } from './expand.ts';
 import type { Origins } from './origins.ts';
 import { experimentSchema, sectionSchemas, TOP_LEVEL_KEYS } from './schema.ts';
-import { locate, parseSource, type Source } from './source.ts';
+import { locate, parseSource, readSourceText, type Source } from './source.ts';
 
 export interface ValidatedRun extends RunPlan { paramCount: number; vocabSize: number }
 
@@ -37,7 +37,7 @@ function validators() {
   return compiled;
 }
 
-const got = (v: unknown) => (v === undefined ? '' : ` (got ${JSON.stringify(v)?.slice(0, 60)})`);
+const got = (v: unknown) => (v === undefined ? '' : ` (got ${(typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v))?.slice(0, 60)})`);
 
 function at(root: unknown, path: Path): unknown {
   let n: any = root;
@@ -161,10 +161,7 @@ function applySets(raw: any, sets: string[], file: string, cwd: string): void {
 }
 
 export function loadExperiment(file: string, opts: LoadOptions = {}): Experiment {
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw new ConfigError([{ code: 'usage', file, line: 1, col: 1, path: '', message: `cannot read the experiment file (${(e as NodeJS.ErrnoException).code ?? e})` }]);
-  }
+  const text = readSourceText(file);
   const { source, value: raw } = parseSource(file, text);
   if (opts.set?.length) applySets(raw, opts.set, file, opts.cwd ?? process.cwd());
   return validateExperiment(source, raw as any, opts);
@@ -185,6 +182,11 @@ export function validateExperiment(source: Source, raw: any, opts: LoadOptions =
     for (const i of ajvIssues(validators().sweep.errors ?? [], raw.sweep, ['sweep'])) issues.push({ ...i, at: i.path });
   }
   if (issues.length) fail();
+  const size = sweepSize(raw.sweep, opts);
+  if (size > MAX_RUNS) {
+    issues.push({ code: 'schema', path: ['sweep'], at: ['sweep'], key: true, message: `the sweep expands to ${size > 1e15 ? 'more than 10^15' : size.toLocaleString('en-US')} runs; at most ${MAX_RUNS.toLocaleString('en-US')} per experiment file (split the sweep)` });
+    fail();
+  }
 
   const exp = expandSweep(raw, opts);
   issues.push(...exp.issues);
@@ -231,6 +233,40 @@ export function validateExperiment(source: Source, raw: any, opts: LoadOptions =
   return { file: source.file, source, raw, name: raw.name, runs, axisNames: exp.axisNames, corpora };
 }
 
+/** Upper bounds that keep hostile experiments from hanging validation or the sweep. */
+export const MAX_RUNS = 10000;
+export const MAX_LAYERS = 4096;
+
+const gib = (bytes: number) => (bytes >= 2 ** 50 ? `${(bytes / 2 ** 50).toPrecision(3)} PiB` : bytes >= 2 ** 40 ? `${(bytes / 2 ** 40).toPrecision(3)} TiB` : `${(bytes / 2 ** 30).toFixed(1)} GiB`);
+
+/** How many runs a (schema-valid) sweep section expands to, without expanding it. */
+function sweepSize(sweep: any, opts: Overrides): number {
+  if (!sweep || typeof sweep !== 'object') return 1;
+  const len = (v: unknown) => (Array.isArray(v) ? v.length : 1);
+  let n = Array.isArray(sweep.ladder) ? sweep.ladder.length : 1;
+  for (const v of Object.values(sweep.grid ?? {})) n *= len(v);
+  const zip = Object.values(sweep.zip ?? {});
+  if (zip.length) n *= len(zip[0]);
+  if (sweep.vary && typeof sweep.vary === 'object') n *= 1 + Object.values(sweep.vary).reduce((a: number, v) => a + len(v), 0);
+  if (!opts.device) n *= len(sweep.devices);
+  n *= len(sweep.seeds);
+  return n;
+}
+
+/** Layers in a model once every repeat is expanded (stops counting past MAX_LAYERS). */
+function layerCount(list: unknown, depth = 0): number {
+  if (!Array.isArray(list) || depth > 64) return 0;
+  let n = 0;
+  for (const item of list) {
+    if (item && typeof item === 'object' && 'repeat' in item) {
+      const times = Number((item as any).repeat) || 1;
+      n += times * Math.max(1, layerCount((item as any).layers, depth + 1));
+    } else n += 1;
+    if (n > MAX_LAYERS) return n;
+  }
+  return n;
+}
+
 function layerItems(cfg: any): { path: Path; value: Record<string, unknown> }[] {
   const out: { path: Path; value: Record<string, unknown> }[] = [];
   const walk = (list: unknown, path: Path) => {
@@ -270,11 +306,21 @@ function semanticChecks(run: RunPlan, cfg: any, corpora: CorpusCache, opts: Load
       return;
     }
   }
+  const layers = layerCount(cfg.model.layers);
+  if (layers > MAX_LAYERS) {
+    report(['model', 'layers'], 'model', `the model has ${layers > 1e15 ? 'more than 10^15' : layers.toLocaleString('en-US')} layers once repeats are expanded; at most ${MAX_LAYERS.toLocaleString('en-US')}`);
+    return;
+  }
   if (opts.skipModel) { (run as ValidatedRun).paramCount = 0; (run as ValidatedRun).vocabSize = corpus.tokenizer.vocabSize; return; }
   try {
     const m = buildModel(cfg.model.layers, { vocabSize: corpus.tokenizer.vocabSize, blockSize: T, init: cfg.model.init, seed: cfg.seed, dry: true });
     (run as ValidatedRun).paramCount = m.paramCount;
     (run as ValidatedRun).vocabSize = corpus.tokenizer.vocabSize;
+    // weights, gradients and AdamW's two moments: 16 bytes a parameter before any activation
+    const need = m.paramCount * 16;
+    if (cfg.device === 'cpu' && need > totalmem()) {
+      report(['model', 'layers'], 'model', `the model has ${m.paramCount.toLocaleString('en-US')} parameters: weights, gradients and AdamW moments alone need ${gib(need)}, more than this machine's ${gib(totalmem())} of memory`);
+    }
   } catch (e) {
     if (e instanceof ModelBuildError) report(['model', 'layers', ...e.path], e.message.startsWith('unknown layer') ? 'unknown_layer' : 'model', e.message);
     else throw e;

@@ -1,7 +1,8 @@
 // The text a run trains on, its tokenizer, and the train/validation split (first part train,
 // the rest validation, no shuffling: as in the lecture).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { invalidUtf8At } from '../config/source.ts';
 import { charTokenizer } from '../tokenizers/char.ts';
 import { trainBpe } from '../tokenizers/bpe.ts';
 import type { Tokenizer } from '../tokenizers/types.ts';
@@ -15,18 +16,32 @@ export const BUILTIN_DATASETS: Record<string, () => string> = {
 
 export const DEFAULT_BPE_MERGES = 256;
 
+/** Corpora are read whole into memory, as strings (V8 limits a string to about 2^29 characters). */
+export const MAX_CORPUS_BYTES = 2 ** 29;
+
 /** Reads UTF-8 text; throws a plain message for the validator to locate. */
 export function readCorpus(spec: DataSpec, baseDir: string): { text: string; source: string } {
   const file = spec.dataset ? BUILTIN_DATASETS[spec.dataset]() : resolvePath(baseDir, spec.path!);
   let buf: Buffer;
-  try { buf = readFileSync(file); } catch (e) {
+  try {
+    // stat first: a pipe or a device (/dev/zero) would block or never end
+    const st = statSync(file);
+    if (st.isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
+    if (!st.isFile()) throw new Error(`${file} is not a regular file (a device, pipe or socket)`);
+    if (st.size > MAX_CORPUS_BYTES) throw new Error(`${file} is ${(st.size / 2 ** 30).toFixed(1)} GiB; corpora are limited to ${MAX_CORPUS_BYTES / 2 ** 30} GiB`);
+    buf = readFileSync(file);
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `no such file: ${file}` : code === 'EISDIR' ? `is a directory: ${file}` : `cannot read ${file}: ${code ?? e}`);
+    if (!code) throw e;
+    throw new Error(code === 'ENOENT' ? `no such file: ${file}` : code === 'EISDIR' ? `is a directory: ${file}`
+      : code === 'EACCES' || code === 'EPERM' ? `cannot read ${file}: permission denied` : code === 'ENOTDIR' ? `no such file: ${file} (a part of the path is a file)` : `cannot read ${file}: ${code}`);
   }
   if (buf.includes(0)) throw new Error(`${file} looks binary (it contains NUL bytes): give a UTF-8 text file`);
   let text: string;
   try { text = new TextDecoder('utf-8', { fatal: true }).decode(buf); } catch {
-    throw new Error(`${file} is not valid UTF-8`);
+    const at = invalidUtf8At(buf);
+    const line = at < 0 ? 0 : buf.subarray(0, at).toString('latin1').split('\n').length;
+    throw new Error(`${file} is not valid UTF-8${at >= 0 ? ` (byte 0x${buf[at].toString(16).padStart(2, '0')} at offset ${at}, line ${line})` : ''}: save it as UTF-8`);
   }
   if (text.length === 0) throw new Error(`${file} is empty`);
   return { text, source: file };

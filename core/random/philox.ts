@@ -50,6 +50,8 @@ export function dropoutMask(n: number, rate: number, seed: number, callId: numbe
   return mask;
 }
 
+export interface PhiloxState { block: number; pos: number; spareNormal: number | null }
+
 /**
  * A sequential stream of random numbers for one purpose of one run (weight init, batches,
  * sampling). Streams with different ids never overlap: the stream id is part of the counter.
@@ -71,6 +73,20 @@ export class PhiloxStream {
       this.block++; this.pos = 0;
     }
     return this.buf[this.pos++];
+  }
+  /** The stream's position, for checkpoints: restoring it continues with the very same numbers. */
+  getState(): PhiloxState {
+    return { block: this.block, pos: this.pos, spareNormal: this.spareNormal };
+  }
+  setState(s: PhiloxState): void {
+    if (!Number.isSafeInteger(s.block) || s.block < 0 || !Number.isInteger(s.pos) || s.pos < 0 || s.pos > 4 || (s.block === 0 && s.pos !== 4)) {
+      throw new Error(`invalid random stream state ${JSON.stringify(s)}`);
+    }
+    this.block = s.block; this.pos = s.pos; this.spareNormal = s.spareNormal;
+    if (s.pos < 4) { // the current buffer holds block - 1's words
+      const b = s.block - 1;
+      philox4x32(b >>> 0, Math.floor(b / TWO_POW_32) >>> 0, this.streamId >>> 0, 0x6e616e6f, this.k0, this.k1, this.buf);
+    }
   }
   /** Uniform in [0, 1) with 24 bits. */
   uniform(): number { return wordToUniform(this.nextU32()); }

@@ -1,12 +1,14 @@
 // One run: build the model, train it with AdamW, evaluate as the lecture does (mean loss over
 // eval_iters random batches of each split, every eval_interval steps and at the end), time each
-// step with the backend synchronised, and generate a sample.
+// step with the backend synchronised, and generate a sample. With train.checkpoint it saves its
+// whole state every N steps (core/train/checkpoint.ts) and resumes from it, bit for bit.
 import * as tf from '../tf.ts';
 import type { Corpus } from '../data/corpus.ts';
 import { buildModel, type Model } from '../model/build.ts';
 import { adamw, softmaxCrossEntropy } from '../ops/fused.ts';
 import { PhiloxStream, Streams } from '../random/philox.ts';
 import { sampleBatch } from './batches.ts';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { learningRate } from './schedule.ts';
 import { quantile } from './stats.ts';
 
@@ -30,6 +32,12 @@ export interface TrainResult {
   sample: string;
   status: RunStatus;
   error: string;
+  /** for status 'error': the full stack trace (for the run's log file, never the terminal) */
+  detail?: string;
+  /** for status 'error': not a failure nanolab anticipates (out of memory is anticipated) */
+  unexpected?: boolean;
+  /** the step a checkpoint resumed the run from (0: from the start) */
+  resumedFrom: number;
 }
 
 export interface Progress { step: number; steps: number; loss: number; msPerStep: number }
@@ -39,6 +47,11 @@ export interface TrainHooks {
   onEval?(c: CurvePoint): void;
   /** checked between steps: true finishes the run early as 'interrupted' */
   shouldStop?(): boolean;
+  /**
+   * Where this run's checkpoints live (`<out>/checkpoints/<run_id>`, without extension); used
+   * when the config has train.checkpoint. An existing checkpoint there is resumed from.
+   */
+  checkpoint?: { path: string; runId: string; backend: string; onNotice?(message: string): void };
 }
 
 /** Sequences per forward pass when evaluating: big enough to amortise per-op overhead. */
@@ -50,23 +63,35 @@ export function lossOf(model: Model, x: tf.Tensor, y: tf.Tensor, fc: { training:
   return softmaxCrossEntropy(logits.reshape([-1, V]), y.reshape([-1]));
 }
 
+/** Lets the event loop run (signal handlers: Ctrl-C) between steps; costs microseconds. */
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** A failure as the user sees it: one line, and whether it is one nanolab anticipates. */
+export function describeError(e: unknown): { message: string; unexpected: boolean; detail: string } {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const first = (err.message ?? String(e)).split('\n')[0];
+  const detail = err.stack ?? `${err.name}: ${err.message}`;
+  if (/allocation failed|invalid (typed )?array length|array buffer allocation|bad_alloc|out of memory|cannot allocate|ENOMEM/i.test(first)) {
+    return { message: `out of memory (${first}): reduce batch_size, block_size or the model's size`, unexpected: false, detail };
+  }
+  return { message: first, unexpected: true, detail };
+}
+
 export async function trainRun(cfg: any, corpus: Corpus, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const B: number = cfg.train.batch_size, T: number = cfg.model.vars.block_size, steps: number = cfg.train.steps;
   const seed: number = cfg.seed;
   const opt = cfg.train.optimizer.adamw;
-  const model = buildModel(cfg.model.layers, { vocabSize: corpus.tokenizer.vocabSize, blockSize: T, init: cfg.model.init, seed, dry: false });
-  const vars = model.params.map((p) => p.v!);
-  const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  const v2 = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  const decay = model.params.map((p) => opt.decay === 'all' || p.shape.length >= 2);
+  const every: number = hooks.checkpoint ? cfg.train.checkpoint?.every ?? 0 : 0;
   const trainRng = new PhiloxStream(seed, Streams.trainBatches);
   const evalRng = new PhiloxStream(seed, Streams.evalBatches);
   let callId = 0;
   const fcTrain = { training: true, seed, nextCallId: () => ++callId };
   const fcEval = { training: false, seed, nextCallId: () => 0 };
+  let model: Model | null = null;
+  let vars: tf.Variable[] = [], m: tf.Variable[] = [], v2: tf.Variable[] = [];
 
-  const estimate = (data: Int32Array): number => {
+  const estimate = async (data: Int32Array): Promise<number> => {
     const iters: number = cfg.train.eval.iters;
     const perChunk = Math.max(1, Math.floor(EVAL_TOKENS_PER_CHUNK / (B * T)));
     let total = 0;
@@ -78,22 +103,23 @@ export async function trainRun(cfg: any, corpus: Corpus, hooks: TrainHooks = {})
         xs.set(x, j * B * T); ys.set(y, j * B * T);
       }
       // the mean over k equal batches is the mean of their means
-      const l = tf.tidy(() => lossOf(model, tf.tensor2d(xs, [k * B, T], 'int32'), tf.tensor2d(ys, [k * B, T], 'int32'), fcEval));
+      const l = tf.tidy(() => lossOf(model!, tf.tensor2d(xs, [k * B, T], 'int32'), tf.tensor2d(ys, [k * B, T], 'int32'), fcEval));
       total += l.dataSync()[0] * k;
       l.dispose();
+      await yieldToEventLoop();
     }
     return total / iters;
   };
 
-  const curve: CurvePoint[] = [];
-  const stepMs: number[] = [];
-  let evalMs = 0, trainMs = 0;
-  let status: RunStatus = 'ok', error = '';
+  let curve: CurvePoint[] = [];
+  let stepMs: number[] = [];
+  let evalMs = 0, trainMs = 0, priorWallMs = 0;
+  let status: RunStatus = 'ok', error = '', detail = '', unexpected = false;
   let bestVal = Infinity, lastTrain = NaN, lastVal = NaN, lr = opt.lr;
-  const evaluate = (step: number) => {
+  const evaluate = async (step: number) => {
     const e0 = performance.now();
-    lastTrain = estimate(corpus.train);
-    lastVal = estimate(corpus.val);
+    lastTrain = await estimate(corpus.train);
+    lastVal = await estimate(corpus.val);
     evalMs += performance.now() - e0;
     if (lastVal < bestVal) bestVal = lastVal;
     const c = { step, train_loss: lastTrain, val_loss: lastVal, lr };
@@ -101,18 +127,71 @@ export async function trainRun(cfg: any, corpus: Corpus, hooks: TrainHooks = {})
     hooks.onEval?.(c);
   };
 
+  let savedAt = -1;
+  const save = (stepsDone: number) => {
+    const ck = hooks.checkpoint!;
+    const read = (prefix: string, list: tf.Variable[]) => list.map((t, i) => ({ name: `${prefix}${i}`, shape: t.shape, values: t.dataSync() as Float32Array }));
+    saveCheckpoint(ck.path, {
+      runId: ck.runId, backend: ck.backend, step: stepsDone, callId,
+      rng: { train: trainRng.getState(), eval: evalRng.getState() },
+      curve, stepMs, trainMs, evalMs, wallMs: priorWallMs + performance.now() - t0, bestVal, lastTrain, lastVal, lr,
+    }, [...read('param', vars), ...read('adam_m', m), ...read('adam_v', v2)]);
+    savedAt = stepsDone;
+  };
+  const restore = (): number => {
+    const ck = hooks.checkpoint!;
+    const c = loadCheckpoint(ck.path, ck.runId, (why) => ck.onNotice?.(`ignoring the checkpoint in ${ck.path}.json (${why}); starting over`));
+    if (!c) return 0;
+    const s = c.state;
+    const lists: [string, tf.Variable[]][] = [['param', vars], ['adam_m', m], ['adam_v', v2]];
+    for (const [prefix, list] of lists) {
+      for (const [i, t] of list.entries()) {
+        const vals = c.values.get(`${prefix}${i}`);
+        if (!vals || vals.length !== t.size) {
+          ck.onNotice?.(`ignoring the checkpoint in ${ck.path}.json (its tensors do not fit this model); starting over`);
+          return 0;
+        }
+      }
+    }
+    for (const [prefix, list] of lists) {
+      for (const [i, t] of list.entries()) {
+        const x = tf.tensor(Float32Array.from(c.values.get(`${prefix}${i}`)!), t.shape, 'float32');
+        t.assign(x);
+        x.dispose();
+      }
+    }
+    trainRng.setState(s.rng.train); evalRng.setState(s.rng.eval);
+    callId = s.callId;
+    curve = s.curve; stepMs = s.stepMs; trainMs = s.trainMs; evalMs = s.evalMs; priorWallMs = s.wallMs;
+    bestVal = s.bestVal; lastTrain = s.lastTrain; lastVal = s.lastVal; lr = s.lr;
+    savedAt = s.step;
+    if (s.backend !== ck.backend) ck.onNotice?.(`the checkpoint was written by backend ${s.backend}, this run uses ${ck.backend}: losses may differ in the last digits from an uninterrupted run`);
+    return s.step;
+  };
+
   const warm = Math.min(cfg.train.timing_warmup, Math.floor(steps / 5));
-  let stepsDone = 0;
+  let stepsDone = 0, resumedFrom = 0, params = 0;
   try {
-    for (let step = 0; step < steps; step++) {
-      if (step % cfg.train.eval.interval === 0) evaluate(step);
-      if (hooks.shouldStop?.()) { status = 'interrupted'; break; }
+    model = buildModel(cfg.model.layers, { vocabSize: corpus.tokenizer.vocabSize, blockSize: T, init: cfg.model.init, seed, dry: false });
+    params = model.paramCount;
+    vars = model.params.map((p) => p.v!);
+    m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    v2 = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    const decay = model.params.map((p) => opt.decay === 'all' || p.shape.length >= 2);
+    if (every) stepsDone = resumedFrom = restore();
+    for (let step = stepsDone; step < steps; step++) {
+      if (hooks.shouldStop?.()) {
+        status = 'interrupted';
+        if (every && stepsDone > 0 && savedAt !== stepsDone) save(stepsDone);
+        break;
+      }
+      if (step % cfg.train.eval.interval === 0) await evaluate(step);
       lr = learningRate(step, steps, opt.lr, cfg.train.schedule);
       const { x, y } = sampleBatch(corpus.train, B, T, trainRng);
       const s0 = performance.now();
       const loss = tf.tidy(() => {
         const xb = tf.tensor2d(x, [B, T], 'int32'), yb = tf.tensor2d(y, [B, T], 'int32');
-        const { value, grads } = tf.variableGrads(() => lossOf(model, xb, yb, fcTrain), vars);
+        const { value, grads } = tf.variableGrads(() => lossOf(model!, xb, yb, fcTrain), vars);
         let g = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
         if (cfg.train.grad_clip) g = clipByGlobalNorm(g, cfg.train.grad_clip);
         adamw(vars, g, m, v2, { lr, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps, weightDecay: opt.weight_decay, step: step + 1 }, decay);
@@ -126,24 +205,31 @@ export async function trainRun(cfg: any, corpus: Corpus, hooks: TrainHooks = {})
       stepsDone = step + 1;
       if (!Number.isFinite(lossValue)) { status = 'diverged'; error = `loss became ${lossValue} at step ${step}`; break; }
       hooks.onProgress?.({ step: step + 1, steps, loss: lossValue, msPerStep: dt });
+      if (every && stepsDone % every === 0 && stepsDone < steps) save(stepsDone);
+      await yieldToEventLoop();
     }
-    if (status === 'ok' || status === 'interrupted') evaluate(stepsDone);
+    if (status === 'ok' || status === 'interrupted') await evaluate(stepsDone);
   } catch (e) {
     status = 'error';
-    error = (e as Error).message?.split('\n')[0] ?? String(e);
+    ({ message: error, detail, unexpected } = describeError(e));
   }
 
   let sample = '';
-  if (status === 'ok' && cfg.output.sample_chars > 0) sample = generate(model, corpus, T, cfg.output.sample_chars, seed);
-  model.dispose();
+  try {
+    if (status === 'ok' && cfg.output.sample_chars > 0) sample = generate(model!, corpus, T, cfg.output.sample_chars, seed);
+  } catch (e) {
+    status = 'error';
+    ({ message: error, detail, unexpected } = describeError(e));
+  }
+  model?.dispose();
   for (const t of [...m, ...v2]) t.dispose();
   const msMedian = quantile(stepMs, 0.5);
   return {
-    params: model.paramCount, steps: stepsDone, trainLoss: lastTrain, valLoss: lastVal,
+    params, steps: stepsDone, trainLoss: lastTrain, valLoss: lastVal,
     bestValLoss: bestVal === Infinity ? NaN : bestVal,
     msMedian, msP95: quantile(stepMs, 0.95), tokensPerS: (B * T) / (msMedian / 1000),
-    trainS: trainMs / 1000, evalS: evalMs / 1000, wallS: (performance.now() - t0) / 1000,
-    curve, sample, status, error,
+    trainS: trainMs / 1000, evalS: evalMs / 1000, wallS: (priorWallMs + performance.now() - t0) / 1000,
+    curve, sample, status, error, detail: detail || undefined, unexpected: status === 'error' ? unexpected : undefined, resumedFrom,
   };
 }
 

@@ -162,12 +162,14 @@ int main(int argc, char** argv) {
   if (!no_ob) load_openblas();
 
   std::printf("gemm_bench: kernel %s, default threads %d\n", nanolab::gemm_kernel_name(), nanolab::get_num_threads());
-  const double pk512 = fma_peak(true), pk256 = fma_peak(false);
-  std::printf("FMA peak (1 thread): zmm %.1f GFLOP/s, ymm %.1f GFLOP/s\n", pk512, pk256);
-  const double peak = pk512 > 0 ? pk512 : pk256;
+  // The peak is a property of the core; on a shared machine every measurement can only be low,
+  // so take the best of the runs at start and at end (printed at the end).
+  double pk512 = fma_peak(true), pk256 = fma_peak(false);
+  std::printf("FMA peak (1 thread, at start): zmm %.1f GFLOP/s, ymm %.1f GFLOP/s\n", pk512, pk256);
+  double peak = pk512 > 0 ? pk512 : pk256;
   std::printf("OpenBLAS: %s\n\n", ob_sgemm ? "libopenblas via dlopen" : "not available");
-  std::printf("%-9s %-22s %-2s %3s %9s %9s %9s %7s %7s\n", "shape", "MxNxK", "op", "thr", "best", "median",
-              "openblas", "%peak", "vs OB");
+  std::printf("%-9s %-22s %-2s %3s %9s %9s %9s %9s %7s %7s\n", "shape", "MxNxK", "op", "thr", "best", "median",
+              "us/call", "openblas", "%peak", "vs OB");
 
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> d(-1, 1);
@@ -211,11 +213,17 @@ int main(int argc, char** argv) {
           std::snprintf(dims, sizeof dims, "%dx(%dx%dx%d)", s.batch, s.M, s.N, s.K);
         else
           std::snprintf(dims, sizeof dims, "%dx%dx%d", s.M, s.N, s.K);
-        std::printf("%-9s %-22s %-2s %3d %9.1f %9.1f %9.1f %6.0f%% %6.0f%%\n", s.name, dims, op, nt, r.best,
-                    r.median, ob, peak > 0 ? 100.0 * r.best / peak : 0.0, ob > 0 ? 100.0 * r.best / ob : 0.0);
+        std::printf("%-9s %-22s %-2s %3d %9.1f %9.1f %9.1f %9.1f %6.0f%% %6.0f%%\n", s.name, dims, op, nt, r.best,
+                    r.median, flops / r.best / 1e3, ob, peak > 0 ? 100.0 * r.best / peak : 0.0,
+                    ob > 0 ? 100.0 * r.best / ob : 0.0);
         std::fflush(stdout);
       }
     }
   }
+  const double e512 = fma_peak(true), e256 = fma_peak(false);
+  std::printf("\nFMA peak (1 thread, at end): zmm %.1f GFLOP/s, ymm %.1f GFLOP/s\n", e512, e256);
+  pk512 = std::max(pk512, e512);
+  pk256 = std::max(pk256, e256);
+  std::printf("FMA peak (best): zmm %.1f GFLOP/s, ymm %.1f GFLOP/s; %%peak above used %.1f\n", pk512, pk256, peak);
   return 0;
 }

@@ -20,6 +20,26 @@ const layers = [
 ];
 console.log(loadNativeBackend());
 
+// PROFILE=cpu: per-kernel CPU time (robust on a loaded machine), by wrapping every kernel
+const cpuProfile = new Map<string, { n: number; ms: number }>();
+let profiling = false;
+if (process.env.PROFILE === 'cpu') {
+  for (const k of tf.getKernelsForBackend('native')) {
+    const f = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, 'native');
+    tf.registerKernel({ ...k, kernelFunc: (args) => {
+      if (!profiling) return f(args);
+      const c0 = process.cpuUsage();
+      const out = f(args);
+      const c = process.cpuUsage(c0);
+      const a = cpuProfile.get(k.kernelName) ?? { n: 0, ms: 0 };
+      a.n++; a.ms += (c.user + c.system) / 1000;
+      cpuProfile.set(k.kernelName, a);
+      return out;
+    } });
+  }
+}
+
 function run(backend: string, profile: boolean) {
   tf.setBackend(backend);
   const model = buildModel(layers, { vocabSize: V, blockSize: cfg.T, init: 'pytorch', seed: 1, dry: false });
@@ -42,11 +62,29 @@ function run(backend: string, profile: boolean) {
     return l;
   };
   for (let i = 0; i < 3; i++) step(i);
-  const times: number[] = [];
+  const times: number[] = [], cpus: number[] = [];
   let last = 0;
-  for (let i = 3; i < cfg.steps; i++) { const t0 = performance.now(); last = step(i); times.push(performance.now() - t0); }
-  times.sort((a, b) => a - b);
-  console.log(`${backend}: median ${times[times.length >> 1].toFixed(2)} ms/step, loss ${last.toFixed(4)}, tensors ${tf.memory().numTensors}`);
+  for (let i = 3; i < cfg.steps; i++) {
+    const t0 = performance.now(), c0 = process.cpuUsage();
+    last = step(i);
+    const c = process.cpuUsage(c0);
+    times.push(performance.now() - t0); cpus.push((c.user + c.system) / 1000);
+  }
+  const med = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+  console.log(`${backend}: median ${med(times).toFixed(2)} ms/step wall, ${med(cpus).toFixed(2)} ms cpu, loss ${last.toFixed(4)}, tensors ${tf.memory().numTensors}`);
+  if (process.env.PROFILE === 'cpu' && backend === 'native') {
+    profiling = true;
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < 5; i++) step(100 + i);
+    const c = process.cpuUsage(c0);
+    profiling = false;
+    const total = (c.user + c.system) / 1000 / 5;
+    let inKernels = 0;
+    const rows = [...cpuProfile.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    console.log(`cpu time per step ${total.toFixed(1)} ms; by kernel:`);
+    for (const [name, a] of rows) { inKernels += a.ms / 5; console.log(`  ${name.padEnd(34)} ${String(a.n / 5).padStart(5)} calls ${(a.ms / 5).toFixed(2).padStart(9)} ms`); }
+    console.log(`  outside kernels (tfjs engine, tape, JS)   ${(total - inKernels).toFixed(2).padStart(9)} ms`);
+  }
   if (profile) {
     return tf.profile(() => { step(99); }).then((p) => {
       const agg = new Map<string, { n: number; ms: number }>();

@@ -1,15 +1,17 @@
 // AdamW over all parameters in one addon call, updating the variables' Float32Arrays in place
 // (native/kernels/adamw.cc). A variable whose buffer is shared with another tensor (tf.variable(t)
-// shares t's data; so do clones and reshapes) first gets a private copy through assign, so the
+// shares t's data; so do clones and reshapes; a view is another way) first gets a private copy
+// through assign, so the
 // update never shows through another tensor. After the call, reads of the variables (dataSync,
 // data, any kernel) see the new values: they read the same arrays.
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamWHyper } from '../../core/ops/registry.ts';
+import { NativeBackend } from '../backend.ts';
 import { nb, type Backend } from './util.ts';
 
 function ownBuffer(backend: Backend, t: tf.Variable): Float32Array {
   const d = backend.data.get(t.dataId);  // moves the data here if it lives on another backend
-  if (d.refCount > 1 || !(d.values instanceof Float32Array)) {
+  if (d.refCount > 1 || !(d.values instanceof Float32Array) || (backend instanceof NativeBackend && backend.sharedBuffer(d.values))) {
     const copy = tf.tensor(Float32Array.from(d.values as ArrayLike<number>), t.shape, 'float32');
     t.assign(copy);
     copy.dispose();

@@ -2,7 +2,7 @@
 // kernel indexes batches modulo their count, which agrees whenever one side's batch is 1 or
 // the batch shapes match, the cases tf.matMul produces).
 import { BatchMatMul, broadcast_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { config, cpuKernel, f32, nb, setDims, sizeOf, type Backend } from './util.ts';
+import { allocF32, type Backend, config, cpuKernel, f32, nb, setDims, sizeOf } from './util.ts';
 import { broadcastStrides } from './elementwise.ts';
 
 const fallback = cpuKernel(BatchMatMul);
@@ -23,7 +23,7 @@ export const batchMatMulConfig = config(BatchMatMul, (args) => {
   const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
   const batch = broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
   const outShape = [...batch, M, N];
-  const out = new Float32Array(sizeOf(outShape));
+  const out = allocF32(backend, sizeOf(outShape));
   if (out.length > 0) {
     const sa = broadcastStrides(batchA, batch).map((s) => s * M * innerA);
     const sb = broadcastStrides(batchB, batch).map((s) => s * innerB * N);

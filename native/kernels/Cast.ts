@@ -11,7 +11,7 @@ export const castConfig = config(Cast, (args) => {
   const dtype = args.attrs!.dtype as DataType;
   if (!isNumeric(x.dtype) || !isNumeric(dtype) || x.dtype === dtype) return fallback(args);
   const backend = args.backend as Backend;
-  const out = alloc(dtype, sizeOf(x.shape));
+  const out = alloc(backend, dtype, sizeOf(x.shape));
   nb().cast(raw(backend, x), out);
   return backend.makeTensorInfo(x.shape, dtype, out);
 });

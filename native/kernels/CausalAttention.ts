@@ -3,7 +3,7 @@
 // block by block, so no (B, H, T, T) tensor is ever made.
 import { registerGradient, type GradConfig, type NamedAttrMap, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { config, f32, nb, sizeOf, type Attrs, type Backend } from './util.ts';
+import { allocF32, type Attrs, type Backend, config, f32, nb, sizeOf } from './util.ts';
 
 export const CausalAttention = 'NanolabCausalAttention';
 export const CausalAttentionGrad = 'NanolabCausalAttentionGrad';
@@ -15,7 +15,7 @@ export const causalAttentionConfig = config(CausalAttention, (args) => {
   const { q, k, v } = args.inputs as { q: TensorInfo; k: TensorInfo; v: TensorInfo };
   const backend = args.backend as Backend;
   const [B, H, T, D] = q.shape;
-  const out = new Float32Array(sizeOf(q.shape));
+  const out = allocF32(backend, sizeOf(q.shape));
   nb().attentionForward(out, f32(backend, q), f32(backend, k), f32(backend, v), B * H, T, D, ...key(args.attrs!));
   return backend.makeTensorInfo(q.shape, 'float32', out);
 });
@@ -25,7 +25,7 @@ export const causalAttentionGradConfig = config(CausalAttentionGrad, (args) => {
   const backend = args.backend as Backend;
   const [B, H, T, D] = q.shape;
   const n = sizeOf(q.shape);
-  const dq = new Float32Array(n), dk = new Float32Array(n), dv = new Float32Array(n);
+  const dq = allocF32(backend, n), dk = allocF32(backend, n, true), dv = allocF32(backend, n, true);
   nb().attentionBackward(dq, dk, dv, f32(backend, dy), f32(backend, q), f32(backend, k), f32(backend, v), B * H, T, D,
     ...key(args.attrs!));
   return [dq, dk, dv].map((g) => backend.makeTensorInfo(q.shape, 'float32', g));

@@ -15,7 +15,7 @@ export const concatConfig = config(Concat, (args) => {
   const axis = util.parseAxisParam(args.attrs!.axis as number, inputs[0].shape)[0];
   backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
   const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
-  if (sizeOf(outShape) === 0) return backend.makeTensorInfo(outShape, dtype, alloc(dtype, 0));
+  if (sizeOf(outShape) === 0) return backend.makeTensorInfo(outShape, dtype, alloc(backend, dtype, 0));
   const parts = inputs.filter((t) => sizeOf(t.shape) > 0);
   if (parts.length === 1) return identity({ inputs: { x: parts[0] }, backend });
   return concatParts(backend, parts.map((t) => typed(backend, t)), parts.map((t) => sizeOf(t.shape.slice(axis))),
@@ -25,7 +25,7 @@ export const concatConfig = config(Concat, (args) => {
 /** Writes the (outer, width_i) parts side by side into a new tensor of outShape. */
 export function concatParts(backend: Backend, values: ReturnType<typeof typed>[], widths: number[], outer: number,
   outShape: number[], dtype: TensorInfo['dtype']): TensorInfo {
-  const out = alloc(dtype, sizeOf(outShape));
+  const out = alloc(backend, dtype, sizeOf(outShape));
   nb().dims.set(widths);
   nb().concat(values, out, outer);
   return backend.makeTensorInfo(outShape, dtype, out);

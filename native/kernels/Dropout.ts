@@ -2,7 +2,7 @@
 // on dy (the mask is recomputed from seed and call id), so nothing is saved.
 import { registerGradient, type GradConfig, type NamedAttrMap, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { config, f32, nb, sizeOf, type Backend } from './util.ts';
+import { allocF32, type Backend, config, f32, nb, sizeOf } from './util.ts';
 
 export const Dropout = 'NanolabDropout';
 
@@ -10,7 +10,7 @@ export const dropoutConfig = config(Dropout, (args) => {
   const { x } = args.inputs as { x: TensorInfo };
   const backend = args.backend as Backend;
   const a = args.attrs!;
-  const out = new Float32Array(sizeOf(x.shape));
+  const out = allocF32(backend, sizeOf(x.shape));
   nb().dropout(out, f32(backend, x), a.rate as number, a.seedLo as number, a.seedHi as number, a.callLo as number,
     a.callHi as number);
   return backend.makeTensorInfo(x.shape, 'float32', out);

@@ -3,7 +3,7 @@
 // (V, C) table (the segment sum of gather.cc), O(N C) instead of a one-hot matmul.
 import { registerGradient, type GradConfig, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { config, f32, nb, raw, sizeOf, type Backend } from './util.ts';
+import { allocF32, type Backend, config, f32, nb, raw, sizeOf } from './util.ts';
 
 export const Embedding = 'NanolabEmbedding';
 export const EmbeddingGrad = 'NanolabEmbeddingGrad';
@@ -13,7 +13,7 @@ export const embeddingConfig = config(Embedding, (args) => {
   const backend = args.backend as Backend;
   const [V, C] = table.shape;
   const shape = [...ids.shape, C];
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocF32(backend, sizeOf(shape));
   nb().gather(f32(backend, table), raw(backend, ids), out, 1, 1, V, C);
   return backend.makeTensorInfo(shape, 'float32', out);
 });
@@ -22,7 +22,7 @@ export const embeddingGradConfig = config(EmbeddingGrad, (args) => {
   const { dy, table, ids } = args.inputs as { dy: TensorInfo; table: TensorInfo; ids: TensorInfo };
   const backend = args.backend as Backend;
   const [V, C] = table.shape;
-  const out = new Float32Array(V * C);
+  const out = allocF32(backend, V * C, true);
   if (out.length > 0) nb().segmentSum(f32(backend, dy), raw(backend, ids), out, C, V);
   return backend.makeTensorInfo([V, C], 'float32', out);
 });

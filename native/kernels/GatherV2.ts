@@ -12,7 +12,7 @@ export const gatherV2Config = config(GatherV2, (args) => {
   const axis = util.parseAxisParam(args.attrs!.axis as number, x.shape)[0];
   const batchDims = (args.attrs!.batchDims as number | undefined) ?? 0;
   const info = backend_util.segment_util.collectGatherOpShapeInfo(x, indices, axis, batchDims);
-  const out = alloc(x.dtype, sizeOf(info.outputShape));
+  const out = alloc(backend, x.dtype, sizeOf(info.outputShape));
   nb().gather(typed(backend, x), raw(backend, indices), out, info.batchSize, info.outerSize, info.dimSize, info.sliceSize);
   return backend.makeTensorInfo(info.outputShape, x.dtype, out);
 });

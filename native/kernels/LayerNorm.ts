@@ -2,7 +2,7 @@
 // gradient recomputes the row statistics from x, so only x and gamma are saved.
 import { registerGradient, type GradConfig, type NamedAttrMap, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { config, f32, nb, sizeOf, type Backend } from './util.ts';
+import { allocF32, type Backend, config, f32, nb, sizeOf } from './util.ts';
 
 export const LayerNorm = 'NanolabLayerNorm';
 export const LayerNormGrad = 'NanolabLayerNormGrad';
@@ -11,7 +11,7 @@ export const layerNormConfig = config(LayerNorm, (args) => {
   const { x, gamma, beta } = args.inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
   const backend = args.backend as Backend;
   const C = x.shape[x.shape.length - 1];
-  const out = new Float32Array(sizeOf(x.shape));
+  const out = allocF32(backend, sizeOf(x.shape));
   if (out.length > 0) {
     nb().layerNormForward(out, f32(backend, x), f32(backend, gamma), f32(backend, beta), out.length / C, C,
       args.attrs!.eps as number);
@@ -24,7 +24,7 @@ export const layerNormGradConfig = config(LayerNormGrad, (args) => {
   const backend = args.backend as Backend;
   const C = x.shape[x.shape.length - 1];
   const n = sizeOf(x.shape);
-  const dx = new Float32Array(n), dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+  const dx = allocF32(backend, n), dgamma = allocF32(backend, C, n === 0), dbeta = allocF32(backend, C, n === 0);
   if (n > 0) {
     nb().layerNormBackward(dx, dgamma, dbeta, f32(backend, dy), f32(backend, x), f32(backend, gamma), n / C, C,
       args.attrs!.eps as number);

@@ -9,7 +9,7 @@ export const oneHotConfig = config(OneHot, (args) => {
   if (!isNumeric(dtype) || !isNumeric(indices.dtype)) return fallback(args);
   const backend = args.backend as Backend;
   const shape = [...indices.shape, depth];
-  const out = alloc(dtype, sizeOf(shape));
+  const out = alloc(backend, dtype, sizeOf(shape), true);
   if (out.length > 0) nb().oneHot(raw(backend, indices), out, depth, onValue, offValue);
   return backend.makeTensorInfo(shape, dtype, out);
 });

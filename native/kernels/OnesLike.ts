@@ -6,7 +6,8 @@ const fallback = cpuKernel(OnesLike);
 export const onesLikeConfig = config(OnesLike, (args) => {
   const x = args.inputs.x as TensorInfo;
   if (!isNumeric(x.dtype)) return fallback(args);
-  const out = alloc(x.dtype, sizeOf(x.shape));
+  const backend = args.backend as Backend;
+  const out = alloc(backend, x.dtype, sizeOf(x.shape));
   out.fill(1);
-  return (args.backend as Backend).makeTensorInfo(x.shape, x.dtype, out);
+  return backend.makeTensorInfo(x.shape, x.dtype, out);
 });

@@ -10,7 +10,7 @@ export const padV2Config = config(PadV2, (args) => {
   const { paddings, constantValue } = args.attrs as { paddings: Array<[number, number]>; constantValue: number };
   if (!isNumeric(x.dtype) || x.shape.length > 16) return fallback(args);
   const shape = x.shape.map((s, i) => paddings[i][0] + s + paddings[i][1]);
-  const out = alloc(x.dtype, sizeOf(shape));
+  const out = alloc(backend, x.dtype, sizeOf(shape), true);
   if (out.length > 0) {
     setDims(shape, paddings.map((p) => p[0]), x.shape);
     nb().pad(typed(backend, x), out, x.shape.length, constantValue);

@@ -10,8 +10,9 @@ export const rangeConfig = config(Range, (args) => {
   if (dtype !== 'float32' && dtype !== 'int32') return fallback(args);
   const empty = start === stop || (start < stop && step < 0) || (stop < start && step > 1);
   const n = empty ? 0 : Math.abs(Math.ceil((stop - start) / step));
-  const out = alloc(dtype, n);
+  const backend = args.backend as Backend;
+  const out = alloc(backend, dtype, n);
   if (stop < start && step === 1) step = -1;
   if (n > 0) nb().range(out, start, step);
-  return (args.backend as Backend).makeTensorInfo([n], dtype, out);
+  return backend.makeTensorInfo([n], dtype, out);
 });

@@ -10,7 +10,7 @@ export const selectConfig = config(Select, (args) => {
     !util.arraysEqual(t.shape, e.shape)) return fallback(args);
   const backend = args.backend as Backend;
   const dtype = upcastType(t.dtype, e.dtype);
-  const out = alloc(dtype, sizeOf(t.shape));
+  const out = alloc(backend, dtype, sizeOf(t.shape));
   nb().select(raw(backend, condition), raw(backend, t), raw(backend, e), out);
   return backend.makeTensorInfo(t.shape, dtype, out);
 });

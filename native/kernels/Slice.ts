@@ -11,7 +11,7 @@ export const sliceConfig = config(Slice, (args) => {
   if (!isNumeric(x.dtype) || x.shape.length > 16) return fallback(args);
   const [begin, size] = slice_util.parseSliceParams(x, args.attrs!.begin as number[], args.attrs!.size as number[]);
   slice_util.assertParamsValid(x, begin, size);
-  const out = alloc(x.dtype, sizeOf(size));
+  const out = alloc(backend, x.dtype, sizeOf(size));
   if (out.length > 0) {
     setDims(x.shape, begin, size);
     nb().slice(typed(backend, x), out, x.shape.length);

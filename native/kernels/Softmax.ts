@@ -1,5 +1,5 @@
 import { Softmax, type TensorInfo } from '@tensorflow/tfjs-core';
-import { config, f32, nb, sizeOf, type Backend } from './util.ts';
+import { allocF32, type Backend, config, f32, nb, sizeOf } from './util.ts';
 
 export const softmaxConfig = config(Softmax, (args) => {
   const { logits } = args.inputs as { logits: TensorInfo };
@@ -11,7 +11,7 @@ export const softmaxConfig = config(Softmax, (args) => {
   }
   const backend = args.backend as Backend;
   const cols = logits.shape[rank - 1] ?? 1;
-  const out = new Float32Array(sizeOf(logits.shape));
+  const out = allocF32(backend, sizeOf(logits.shape));
   if (out.length > 0) nb().softmax(f32(backend, logits), out, out.length / cols, cols);
   return backend.makeTensorInfo(logits.shape, 'float32', out);
 });

@@ -2,7 +2,7 @@
 // and a gradient kernel that recomputes the softmax from the saved logits.
 import { registerGradient, type GradConfig, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { config, f32, nb, raw, sizeOf, type Backend } from './util.ts';
+import { allocF32, type Backend, config, f32, nb, raw, sizeOf } from './util.ts';
 
 export const SoftmaxCrossEntropy = 'NanolabSoftmaxCrossEntropy';
 export const SoftmaxCrossEntropyGrad = 'NanolabSoftmaxCrossEntropyGrad';
@@ -21,7 +21,7 @@ export const softmaxCrossEntropyGradConfig = config(SoftmaxCrossEntropyGrad, (ar
   const backend = args.backend as Backend;
   const V = logits.shape[logits.shape.length - 1];
   const n = sizeOf(logits.shape);
-  const out = new Float32Array(n);
+  const out = allocF32(backend, n);
   nb().crossEntropyBackward(out, f32(backend, logits), raw(backend, targets), n / V, V, f32(backend, dy)[0]);
   return backend.makeTensorInfo(logits.shape, 'float32', out);
 });

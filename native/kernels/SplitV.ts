@@ -13,7 +13,7 @@ export const splitVConfig = config(SplitV, (args) => {
   if (!isNumeric(x.dtype) || sizes.length > 1024) return fallback(args);
   const inner = sizeOf(x.shape.slice(axis + 1));
   const shapes = sizes.map((s) => { const sh = x.shape.slice(); sh[axis] = s; return sh; });
-  const outs = shapes.map((sh) => alloc(x.dtype, sizeOf(sh)));
+  const outs = shapes.map((sh) => alloc(backend, x.dtype, sizeOf(sh)));
   if (sizeOf(x.shape) > 0) {
     nb().dims.set(sizes.map((s) => s * inner));
     nb().split(typed(backend, x), outs, sizeOf(x.shape.slice(0, axis)));

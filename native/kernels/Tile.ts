@@ -9,7 +9,7 @@ export const tileConfig = config(Tile, (args) => {
   if (!isNumeric(x.dtype) || x.shape.length > 16 || reps.length !== x.shape.length) return fallback(args);
   const backend = args.backend as Backend;
   const shape = x.shape.map((s, i) => s * reps[i]);
-  const out = alloc(x.dtype, sizeOf(shape));
+  const out = alloc(backend, x.dtype, sizeOf(shape));
   if (out.length > 0) {
     setDims(x.shape, reps);
     nb().tile(typed(backend, x), out, x.shape.length);

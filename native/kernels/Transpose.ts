@@ -9,7 +9,7 @@ export const transposeConfig = config(Transpose, (args) => {
   if (!isNumeric(x.dtype) || x.shape.length > 16) return fallback(args);
   const backend = args.backend as Backend;
   const shape = perm.map((p) => x.shape[p]);
-  const out = alloc(x.dtype, sizeOf(shape));
+  const out = alloc(backend, x.dtype, sizeOf(shape));
   if (out.length > 0) {
     setDims(x.shape, perm);
     nb().transpose(typed(backend, x), out, x.shape.length);

@@ -14,7 +14,7 @@ export const unpackConfig = config(Unpack, (args) => {
   if (num > 1024) return fallback(args);
   const shape = [...value.shape.slice(0, axis), ...value.shape.slice(axis + 1)];
   const n = sizeOf(shape);
-  const outs = Array.from({ length: num }, () => alloc(value.dtype, n));
+  const outs = Array.from({ length: num }, () => alloc(backend, value.dtype, n));
   if (n > 0) {
     nb().dims.fill(sizeOf(value.shape.slice(axis + 1)), 0, num);
     nb().split(typed(backend, value), outs, sizeOf(value.shape.slice(0, axis)));

@@ -6,5 +6,6 @@ const fallback = cpuKernel(ZerosLike);
 export const zerosLikeConfig = config(ZerosLike, (args) => {
   const x = args.inputs.x as TensorInfo;
   if (!isNumeric(x.dtype)) return fallback(args);
-  return (args.backend as Backend).makeTensorInfo(x.shape, x.dtype, alloc(x.dtype, sizeOf(x.shape)));
+  const backend = args.backend as Backend;
+  return backend.makeTensorInfo(x.shape, x.dtype, alloc(backend, x.dtype, sizeOf(x.shape), true));
 });

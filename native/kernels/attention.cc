@@ -24,21 +24,21 @@ struct Dims { int64_t BH, T, D; float scale; bool drop; DropoutKey key; };
 
 // Causal softmax of rows [i0, i0 + rows) of one head, in place in S (rows x ncol); columns past
 // the diagonal become 0. With dropout, PM gets P * mask (PM may be S itself in the forward pass).
-NL_CLONES void causal_softmax(float* S, float* PM, float* maskrow, int64_t i0, int64_t rows, int64_t ncol,
+NL_CLONES void causal_softmax(float* S, float* PM, float* mask, int64_t i0, int64_t rows, int64_t ncol,
                               uint64_t head_base, const Dims& d) {
+
   for (int64_t r = 0; r < rows; r++) {
     const int64_t i = i0 + r, n = i + 1;
     float* s = S + r * ncol;
-    float mx = s[0];
-    for (int64_t j = 0; j < n; j++) { const float v = s[j]; mx = (v != v || v > mx) ? v : mx; }
+    const float mx = max16(s, static_cast<size_t>(n));
     for (int64_t j = 0; j < n; j++) s[j] = exp_f(s[j] - mx);
     const float sum = static_cast<float>(sum8(s, static_cast<size_t>(n)));
     for (int64_t j = 0; j < n; j++) s[j] = s[j] / sum;
     for (int64_t j = n; j < ncol; j++) s[j] = 0.0f;
     if (d.drop) {
       float* pm = PM + r * ncol;
-      dropout_mask(maskrow, head_base + static_cast<uint64_t>(i) * d.T, static_cast<size_t>(n), d.key);
-      for (int64_t j = 0; j < n; j++) pm[j] = s[j] * maskrow[j];
+      dropout_mask(mask, head_base + static_cast<uint64_t>(i) * d.T, static_cast<size_t>(n), d.key);  // causal part only
+      for (int64_t j = 0; j < n; j++) pm[j] = s[j] * mask[j];
       for (int64_t j = n; j < ncol; j++) pm[j] = 0.0f;
     }
   }
@@ -46,7 +46,7 @@ NL_CLONES void causal_softmax(float* S, float* PM, float* maskrow, int64_t i0, i
 
 void attention_forward(float* out, const float* q, const float* k, const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
-  std::vector<float> S(static_cast<size_t>(kBlock * T)), maskrow(static_cast<size_t>(T));
+  std::vector<float> S(static_cast<size_t>(kBlock * T)), mask(d.drop ? static_cast<size_t>(T) : 0);
   for (int64_t bh = 0; bh < d.BH; bh++) {
     const float* Q = q + bh * T * D;
     const float* K = k + bh * T * D;
@@ -56,7 +56,7 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
     for (int64_t i0 = 0; i0 < T; i0 += kBlock) {
       const int64_t rows = i0 + kBlock < T ? kBlock : T - i0, ncol = i0 + rows;
       nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * D, D, K, D, 0.0f, S.data(), ncol);
-      causal_softmax(S.data(), S.data(), maskrow.data(), i0, rows, ncol, head_base, d);
+      causal_softmax(S.data(), S.data(), mask.data(), i0, rows, ncol, head_base, d);
       nanolab::sgemm(false, false, rows, D, ncol, 1.0f, S.data(), ncol, V, D, 0.0f, O + i0 * D, D);
     }
   }
@@ -80,7 +80,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   const size_t blk = static_cast<size_t>(kBlock * T);
-  std::vector<float> P(blk), PMbuf(d.drop ? blk : 0), dS(blk), maskrow(static_cast<size_t>(T));
+  std::vector<float> P(blk), PMbuf(d.drop ? blk : 0), dS(blk), mask(d.drop ? static_cast<size_t>(T) : 0);
   for (int64_t bh = 0; bh < d.BH; bh++) {
     const size_t off = static_cast<size_t>(bh * T * D);
     const float *Q = q + off, *K = k + off, *V = v + off, *dO = dout + off;
@@ -90,7 +90,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       const int64_t rows = i0 + kBlock < T ? kBlock : T - i0, ncol = i0 + rows;
       float* PM = d.drop ? PMbuf.data() : P.data();
       nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * D, D, K, D, 0.0f, P.data(), ncol);
-      causal_softmax(P.data(), PM, maskrow.data(), i0, rows, ncol, head_base, d);
+      causal_softmax(P.data(), PM, mask.data(), i0, rows, ncol, head_base, d);
       nanolab::sgemm(true, false, ncol, D, rows, 1.0f, PM, ncol, dO + i0 * D, D, 1.0f, dV, D);
       nanolab::sgemm(false, true, rows, ncol, D, 1.0f, dO + i0 * D, D, V, D, 0.0f, dS.data(), ncol);
       scores_grad(dS.data(), P.data(), PM, i0, rows, ncol, d.drop);
@@ -107,6 +107,7 @@ Dims dims_from(const Napi::CallbackInfo& info, size_t at) {
   d.key.rate = num(info, at + 3);
   d.key.k0 = u32(info, at + 4); d.key.k1 = u32(info, at + 5); d.key.c2 = u32(info, at + 6); d.key.c3 = u32(info, at + 7);
   d.key.scale = static_cast<float>(1.0 / (1.0 - d.key.rate));
+  d.key.threshold = dropout_threshold(d.key.rate);
   d.drop = d.key.rate > 0;
   return d;
 }

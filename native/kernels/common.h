@@ -134,6 +134,7 @@ void init_layernorm(Napi::Env env, Napi::Object exports);
 void init_attention(Napi::Env env, Napi::Object exports);
 void init_cross_entropy(Napi::Env env, Napi::Object exports);
 void init_dropout(Napi::Env env, Napi::Object exports);
+void init_gelu(Napi::Env env, Napi::Object exports);
 void init_adamw(Napi::Env env, Napi::Object exports);
 
 }  // namespace nl

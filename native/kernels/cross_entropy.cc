@@ -7,11 +7,7 @@
 namespace nl {
 namespace {
 
-NL_CLONES float row_max(const float* x, int64_t n) {
-  float mx = x[0];
-  for (int64_t j = 0; j < n; j++) { const float v = x[j]; mx = (v != v || v > mx) ? v : mx; }
-  return mx;
-}
+NL_CLONES float row_max(const float* x, int64_t n) { return max16(x, static_cast<size_t>(n)); }
 NL_CLONES void exp_shift(float* e, const float* x, int64_t n, float mx) {
   for (int64_t j = 0; j < n; j++) e[j] = exp_f(x[j] - mx);
 }

@@ -13,7 +13,7 @@ export function unaryConfig(kernelName: string, op: UnaryOp, outDtype?: DataType
     if (!isNumeric(x.dtype)) return fallback(args);
     const backend = args.backend as Backend;
     const dtype = outDtype ?? x.dtype;
-    const out = alloc(dtype, sizeOf(x.shape));
+    const out = alloc(backend, dtype, sizeOf(x.shape));
     nb().unary(op, raw(backend, x), out, (args.attrs?.alpha as number | undefined) ?? 0);
     return backend.makeTensorInfo(x.shape, dtype, out);
   };
@@ -36,7 +36,7 @@ export function binaryConfig(kernelName: string, op: BinaryOp, outDtype?: DataTy
     const backend = args.backend as Backend;
     const dtype = outDtype ?? a.dtype;
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = alloc(dtype, sizeOf(outShape));
+    const out = alloc(backend, dtype, sizeOf(outShape));
     if (out.length > 0) {
       setDims(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
       nb().binary(op, raw(backend, a), raw(backend, b), out, outShape.length);

@@ -3,6 +3,7 @@
 // 6627e8d5 e169c58d bc57ac4c 9b00dbd8 (test/native_philox.test.ts).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace nl {
@@ -27,24 +28,16 @@ inline Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
 struct DropoutKey {
   uint32_t k0, k1, c2, c3;
   double rate;
-  float scale;  // 1 / (1 - rate) as the Float32Array mask stores it
+  float scale;        // 1 / (1 - rate) as the Float32Array mask stores it
+  uint32_t threshold; // keep iff (w >> 8) >= threshold, see dropout_threshold
 };
 
-inline bool keep_word(uint32_t w, double rate) {
-  return static_cast<double>(w >> 8) * (1.0 / 16777216.0) >= rate;
-}
-
-// Scaled keep-mask (scale or 0) for elements [begin, end) of one call.
-inline void dropout_mask_range(float* out, uint64_t begin, uint64_t end, const DropoutKey& key) {
-  uint64_t i = begin;
-  while (i < end) {
-    const uint64_t b = i >> 2;
-    const Philox4 r = philox4x32_10(static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32), key.c2, key.c3,
-                                    key.k0, key.k1);
-    for (uint32_t j = static_cast<uint32_t>(i & 3); j < 4 && i < end; j++, i++) {
-      out[i - begin] = keep_word(r.w[j], key.rate) ? key.scale : 0.0f;
-    }
-  }
+// (w >> 8) * 2^-24 >= rate  <=>  (w >> 8) >= ceil(rate * 2^24) for the integer w >> 8 (the
+// product by 2^24 is exact), so the test becomes one integer compare.
+inline uint32_t dropout_threshold(double rate) {
+  if (!(rate == rate)) return 16777217u;  // NaN: nothing is kept, as in JS
+  const double t = std::ceil(rate * 16777216.0);
+  return t <= 0 ? 0u : (t > 16777216.0 ? 16777217u : static_cast<uint32_t>(t));
 }
 
 }  // namespace nl

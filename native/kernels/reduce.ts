@@ -15,7 +15,7 @@ export function reduceConfig(kernelName: string, op: ReduceOp, axisAttr: string,
     if (op === ReduceOp.ArgMax || op === ReduceOp.ArgMin) axes = [axes[0]];
     const [shape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
     const dtype = outDtype(x.dtype);
-    const out = alloc(dtype, sizeOf(shape));
+    const out = alloc(backend, dtype, sizeOf(shape));
     if (out.length > 0) {
       setDims(x.shape, x.shape.map((_, d) => (axes.includes(d) ? 1 : 0)));
       nb().reduce(op, raw(backend, x), out, x.shape.length);

@@ -8,8 +8,7 @@ NL_CLONES void softmax_rows(float* out, const float* x, int64_t rows, int64_t co
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * cols;
     float* orow = out + r * cols;
-    float mx = xr[0];
-    for (int64_t j = 0; j < cols; j++) { const float v = xr[j]; mx = (v != v || v > mx) ? v : mx; }
+    const float mx = max16(xr, static_cast<size_t>(cols));
     for (int64_t j = 0; j < cols; j++) orow[j] = exp_f(xr[j] - mx);
     const float s = static_cast<float>(sum8(orow, static_cast<size_t>(cols)));
     for (int64_t j = 0; j < cols; j++) orow[j] = orow[j] / s;

@@ -5,6 +5,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding, Values } from '../binding.ts';
+import { NativeBackend } from '../backend.ts';
 
 let binding: NativeBinding | null = null;
 
@@ -35,8 +36,10 @@ export function typed(backend: Backend, t: TensorInfo, dtype: DataType = t.dtype
 
 export const f32 = (backend: Backend, t: TensorInfo) => typed(backend, t, 'float32') as Float32Array;
 
-/** A fresh (zero-filled) typed array for a numeric dtype. */
-export function alloc(dtype: DataType, n: number): Values {
+/** An output array for a kernel, from the backend's buffer pool (native/backend.ts). Its
+ * contents are undefined unless zero is set: kernels that accumulate into it must ask. */
+export function alloc(backend: Backend, dtype: DataType, n: number, zero = false): Values {
+  if (backend instanceof NativeBackend) return backend.alloc(dtype, n, zero);
   switch (dtype) {
     case 'float32': return new Float32Array(n);
     case 'int32': return new Int32Array(n);
@@ -44,6 +47,8 @@ export function alloc(dtype: DataType, n: number): Values {
     default: throw new Error(`nanolab native: unsupported dtype ${dtype}`);
   }
 }
+
+export const allocF32 = (backend: Backend, n: number, zero = false) => alloc(backend, 'float32', n, zero) as Float32Array;
 
 export const isNumeric = (dtype: DataType) => dtype === 'float32' || dtype === 'int32' || dtype === 'bool';
 

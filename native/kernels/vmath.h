@@ -132,8 +132,9 @@ inline float erf_tfjs(float xf) {
   const double t = 1.0 / (1.0 + 0.3275911 * v);
   const double poly = ((((1.061405429 * t + -1.453152027) * t + 1.421413741) * t + -0.284496736) * t + 0.254829592) * t;
   const double y = 1.0 - poly * exp_neg_d(-v * v);
-  const double res = x > 0 ? y : (x < 0 ? -y : x);
-  return static_cast<float>(res);
+  // sign(x) * y, with Math.sign(+-0) = +-0 and NaN passing through
+  const float r = static_cast<float>(std::copysign(y, x));
+  return xf == 0.0f ? xf : r;
 }
 
 // Reductions in double with 8 fixed partial sums: they vectorise, and the result does not
@@ -154,6 +155,20 @@ inline double dot8(const float* a, const float* b, size_t n) {
   for (; i < n; i++) acc[0] += static_cast<double>(a[i]) * b[i];
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
+// Max of x[0..n), n >= 1, in 16 lanes (vectorises). NaNs are skipped: every caller (softmax,
+// cross-entropy) computes exp(x - max) next, where a NaN in the row makes the result NaN anyway.
+inline float max16(const float* x, size_t n) {
+  float m[16];
+  for (int j = 0; j < 16; j++) m[j] = -kInfF;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+  float r = -kInfF;
+  for (int j = 0; j < 16; j++) r = m[j] > r ? m[j] : r;
+  for (; i < n; i++) r = x[i] > r ? x[i] : r;
+  return r;
+}
+
 // sum of (x - mean)^2 with the difference rounded to float (as tfjs' Sub then Square)
 inline double sumsqdev8(const float* x, size_t n, float mean) {
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};

@@ -55,6 +55,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_attention(env, exports);
   init_cross_entropy(env, exports);
   init_dropout(env, exports);
+  init_gelu(env, exports);
   init_adamw(env, exports);
   return exports;
 }

@@ -5,17 +5,23 @@
 //     MR x NR tile of C in registers from an MR-row sliver of A and an NR-column sliver of B.
 //     It reads A through (row stride, k stride) and B through a row stride, so the same kernel
 //     runs on packed buffers and directly on the caller's matrices.
-//   * Big problems ("packed" path): for each NC-column panel and KC-deep slice, B[KC, NC] is
-//     packed once into NR-wide slivers (sized to stay in L2), then A is packed MC rows at a time
-//     into MR-high slivers and the micro-kernel sweeps tiles, rows outer / columns inner, so
-//     the A sliver sits in L1 while B slivers stream from L2.
-//   * Small problems ("direct" path, K <= kDirectMaxK and B small): no K blocking and no packing
-//     of A; B is used in place too unless it is transposed (then it is packed once). Packing
-//     costs O(MK + KN) memory traffic against O(MNK) flops, which does not pay when M or N is
-//     tiny (e.g. 256x32 @ 32x96 or the 8x8x8 per-head products).
-//   * Threads split C into independent rectangles (no K splitting, no shared buffers, no
-//     barriers). Every C element is computed by the same sequence of FMAs whatever the
-//     partition, so results are bit-identical for any thread count.
+//   * Big problems ("packed" path): for each panel (KC-deep K slice x NC columns), B is packed
+//     once into NR-wide slivers sized to stay in L2; then A is packed MC rows at a time into
+//     MR-high slivers and the micro-kernel sweeps tiles, rows outer / columns inner, so the A
+//     sliver sits in L1 while the B slivers stream from L2.
+//   * Small problems ("direct" path: K <= direct_max_k and K*N <= direct_max_kn): no K blocking
+//     and no packing of A; B is used in place too unless it is transposed (then it is packed
+//     once). Packing costs O(MK + KN) memory traffic against O(MNK) flops, which does not pay
+//     when M or N is tiny (e.g. 256x32 @ 32x96, or the 8x8x8 per-head products).
+//   * Threads: per panel, a fork-join packs B (shared, read-only afterwards), a second one
+//     computes independent rectangles of C, several per thread and claimed dynamically so a
+//     thread slowed down by a busy core does not hold everyone up. K is never split: every C
+//     element gets the same sequence of FMAs whatever the partition, so results are
+//     bit-identical for any thread count. Batches with >= threads items run one item per task.
+//     Problems under par_min_flops never touch the pool.
+//   * Environment: NANOLAB_THREADS (pool size), NANOLAB_GEMM_ISA=avx512|avx2|portable;
+//     tuning/testing knobs NANOLAB_GEMM_KC, _MC, _PANEL_KB, _DIRECT_K, _DIRECT_KN,
+//     _PAR_MIN_KFLOP, _PATH (0 packed, 1 direct).
 #define NANOLAB_GEMM_INTERNAL
 #include "gemm.h"
 
@@ -208,7 +214,7 @@ Config make_config() {
   cfg.mc = std::max(env_int("NANOLAB_GEMM_MC", 96) / best->mr, 1) * best->mr;
   cfg.direct_max_k = env_int("NANOLAB_GEMM_DIRECT_K", 512);
   cfg.direct_max_kn = (long long)env_int("NANOLAB_GEMM_DIRECT_KN", 96 * 1024);
-  cfg.par_min_flops = (double)env_int("NANOLAB_GEMM_PAR_MIN_KFLOP", 2048) * 1e3;
+  cfg.par_min_flops = (double)env_int("NANOLAB_GEMM_PAR_MIN_KFLOP", 4096) * 1e3;
   cfg.force_path = env_int("NANOLAB_GEMM_PATH", -1);
   return cfg;
 }

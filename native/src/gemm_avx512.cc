@@ -105,8 +105,7 @@ inline int row_variant(int m) { return m >= 5 ? 3 : m >= 3 ? 2 : m - 1; }  // 1,
 
 // 8-row kernels for blocks of 7-8 rows and at most 32 columns (per-head attention products):
 // one call instead of a 6-row and a 2-row tile. 16 accumulators, so only up to 2 vectors.
-const UkrFn kUkr8[3][2] = {{ukr<8, 1, kPacked>, ukr<8, 2, kPacked>},
-                           {ukr<8, 1, kStrided>, ukr<8, 2, kStrided>},
+const UkrFn kUkr8[2][2] = {{ukr<8, 1, kStrided>, ukr<8, 2, kStrided>},
                            {ukr<8, 1, kMasked>, ukr<8, 2, kMasked>}};
 
 // Rows outer, columns inner: the 6 x k A sliver stays in L1 while B slivers stream from L2
@@ -114,8 +113,8 @@ const UkrFn kUkr8[3][2] = {{ukr<8, 1, kPacked>, ukr<8, 2, kPacked>},
 NL_TARGET void block(const Block& bk) {
   if (bk.m > MR && bk.m <= 8 && bk.n <= 32 && !bk.packed) {
     const int nv = (bk.n + 15) / 16;
-    kUkr8[bk.n == 16 * nv ? kStrided : kMasked][nv - 1](bk.k, bk.a, bk.ars, bk.acs, bk.m, bk.b, bk.bs, bk.n,
-                                                         bk.c, bk.ldc, bk.alpha, bk.beta);
+    kUkr8[bk.n == 16 * nv ? 0 : 1][nv - 1](bk.k, bk.a, bk.ars, bk.acs, bk.m, bk.b, bk.bs, bk.n, bk.c, bk.ldc,
+                                          bk.alpha, bk.beta);
     return;
   }
   for (int i0 = 0; i0 < bk.m; i0 += MR) {

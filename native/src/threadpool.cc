@@ -1,5 +1,7 @@
 #include "threadpool.h"
 
+#include <chrono>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 static inline void cpu_relax() { _mm_pause(); }
@@ -13,10 +15,26 @@ namespace nanolab {
 
 namespace {
 thread_local bool t_in_worker = false;
+
 // How long a parked thread spins before sleeping. Back-to-back GEMMs (a training step issues
-// hundreds) then skip the futex wake-up; short, because a spinning thread steals issue slots
-// from its hyperthread sibling and cores from other processes.
-constexpr int kSpinIters = 2000;
+// hundreds) then skip the futex wake-up, which costs several microseconds (more in a VM);
+// short, because a spinning thread steals issue slots from its hyperthread sibling and CPU
+// time from other processes.
+constexpr auto kSpin = std::chrono::microseconds(30);
+
+// Spins until done() or kSpin elapsed; returns done().
+template <class F>
+bool spin_until(F done) {
+  if (done()) return true;
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 16; ++i) {
+      cpu_relax();
+      if (done()) return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
 }  // namespace
 
 bool ThreadPool::in_worker() { return t_in_worker; }
@@ -51,8 +69,7 @@ void ThreadPool::worker_main(int tid) {
   unsigned seen = 0;
   for (;;) {
     // Wait for a new generation: spin a little, then sleep.
-    for (int i = 0; i < kSpinIters && generation_.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
-    if (generation_.load(std::memory_order_acquire) == seen) {
+    if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
       std::unique_lock<std::mutex> lk(m_);
       ++sleepers_;
       wake_cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
@@ -94,8 +111,7 @@ bool ThreadPool::run(int ntasks, TaskFn fn, void* ctx) {
   work(0);
 
   // Wait for the workers: spin briefly (they usually finish together with us), then sleep.
-  for (int i = 0; i < kSpinIters && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
-  if (pending_.load(std::memory_order_acquire) != 0) {
+  if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock<std::mutex> lk(m_);
     caller_waiting_ = true;
     done_cv_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });

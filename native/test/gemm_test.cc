@@ -14,8 +14,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gemm.h"
@@ -210,6 +212,34 @@ void check_determinism() {
   }
 }
 
+// Thread-pool stress: many back-to-back parallel calls, and two user threads calling at once
+// (one of them finds the pool busy and must compute inline). Results must stay bit-identical.
+void check_concurrency() {
+  const int M = 300, N = 256, K = 200;  // ~30 MFLOP: above the parallel threshold
+  std::vector<float> A((size_t)M * K), B((size_t)K * N), ref((size_t)M * N);
+  fill(A.data(), A.size());
+  fill(B.data(), B.size());
+  nanolab::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, ref.data(), N);
+  bool bad[2] = {false, false};
+  auto worker = [&](int id) {
+    std::vector<float> C((size_t)M * N);
+    for (int it = 0; it < 100; ++it) {
+      nanolab::sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N);
+      if (std::memcmp(C.data(), ref.data(), C.size() * sizeof(float))) bad[id] = true;
+    }
+  };
+  std::thread t1(worker, 0);
+  worker(1);
+  t1.join();
+  ++g_cases;
+  if (bad[0] || bad[1]) {
+    std::printf("FAIL concurrent callers gave different results\n");
+    ++g_failures;
+  } else {
+    std::printf("ok   concurrent callers + 200 back-to-back parallel calls: bit-identical\n");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,6 +316,8 @@ int main(int argc, char** argv) {
   nanolab::set_num_threads(saved);
 
   check_determinism();
+  nanolab::set_num_threads(std::max(saved, 2));
+  check_concurrency();
   nanolab::set_num_threads(saved);
 
   std::printf("gemm_test: %d cases, %d failures (kernel %s)\n", g_cases, g_failures,

@@ -2,16 +2,23 @@
 // same function on tfjs' 'cpu' backend and on 'native' to compare the results.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import type * as uvu from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadNativeBackend, type NativeStatus } from '../index.ts';
+import { loadNativeBackend, NativeBackend, type NativeStatus } from '../index.ts';
 
 /**
  * Whether the native tests should run. Without the addon they are skipped (one "skipped:" line,
  * no failing test), unless NANOLAB_REQUIRE_NATIVE=1, where the missing addon is a failure.
  */
-export function nativeAvailable(suite: { (name: string, fn: () => void): void; run(): void }, what: string): boolean {
+export function nativeAvailable(suite: Suite, what: string): boolean {
   const status: NativeStatus = loadNativeBackend();
-  if (status.ok) return true;
+  if (status.ok) {
+    // while this suite runs: every kernel output from the buffer pool, poisoned, which catches
+    // kernels that assume zeros (other suites keep the normal pool)
+    suite.before(() => poolTesting(true));
+    suite.after(() => poolTesting(false));
+    return true;
+  }
   if (process.env.NANOLAB_REQUIRE_NATIVE === '1') {
     suite('native addon is built (NANOLAB_REQUIRE_NATIVE=1)', () => assert.unreachable(status.reason));
     suite.run();
@@ -19,6 +26,15 @@ export function nativeAvailable(suite: { (name: string, fn: () => void): void; r
     console.log(`skipped: ${what}: ${status.reason}`);
   }
   return false;
+}
+
+type Suite = uvu.Test;
+
+function poolTesting(on: boolean): void {
+  const prev = tf.getBackend();
+  tf.setBackend('native');
+  (tf.backend() as NativeBackend).setPoolTesting(on);
+  if (prev && prev !== 'native') tf.setBackend(prev);
 }
 
 /** mulberry32: small seeded PRNG, floats in [0, 1). */

@@ -1,10 +1,12 @@
 // Per-kernel timings, tfjs' JS 'cpu' backend vs nanolab's 'native', at the sizes of a training
 // step (tokens N = B*T, width C, hidden 4C, heads H, vocabulary V). Each row times one tfjs op
-// or fused op end to end (the op call, output allocation and disposal included).
+// or fused op end to end (the op call, output allocation and disposal included); fwd+bwd rows
+// are tf.grad with a given upstream gradient.
 // Run: npx tsx bench/kernels.bench.ts [B] [T] [C] [H] [V]   (NANOLAB_THREADS sets the gemm threads)
 import { Bench } from 'tinybench';
 import * as tf from '../core/tf.ts';
 import { adamw, causalAttention, dropout, embedding, layerNorm, softmaxCrossEntropy } from '../core/ops/fused.ts';
+import { nativeGelu } from '../native/fused.ts';
 import { loadNativeBackend } from '../native/index.ts';
 
 const [B, T, C, H, V] = [32, 64, 128, 4, 65].map((d, i) => Number(process.argv[2 + i] ?? d));
@@ -22,6 +24,9 @@ const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => {
   seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
   return (seed / 4294967296 - 0.5) * 2 * scale;
 });
+
+/** GELU: the fused native kernel on 'native', layers/feed_forward.ts' composite on 'cpu'. */
+const gelu = (x: tf.Tensor) => (tf.getBackend() === 'native' ? nativeGelu(x) : x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5));
 
 interface Case { name: string; shape: string; make(): () => void }
 
@@ -68,17 +73,20 @@ const cases: Case[] = [
   op('unsortedSegmentSum', `${N}x${C} into ${V}`, () => [t([N, C])(), ids(N, V)], (a, i) => tf.unsortedSegmentSum(a, i as tf.Tensor1D, V)),
   op('cast float->int', `${N}x${C}`, () => [t([N, C], 100)()], (a) => tf.cast(a, 'int32')),
   op('where', `${N}x${C}`, () => [t([N, C])(), t([N, C])(), t([N, C])()], (c, a, b) => tf.where(tf.greater(c, 0), a, b)),
-  op('fused embedding fwd+bwd', `${V}x${C} at ${N}`, () => [t([V, C])(), ids(N, V)],
-    (a, i) => tf.grad((x: tf.Tensor) => embedding(x, i))(a)),
+  op('fused embedding fwd+bwd', `${V}x${C} at ${N}`, () => [t([V, C])(), ids(N, V), t([N, C])()],
+    (a, i, dy) => tf.grad((x: tf.Tensor) => embedding(x, i))(a, dy)),
   op('fused layerNorm fwd', `${N}x${C}`, () => [t([N, C])(), t([C])(), t([C])()], (x, g, b) => layerNorm(x, g, b)),
-  op('fused layerNorm fwd+bwd', `${N}x${C}`, () => [t([N, C])(), t([C])(), t([C])()],
-    (x, g, b) => tf.grads((a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => layerNorm(a, gg, bb))([x, g, b])),
+  op('fused layerNorm fwd+bwd', `${N}x${C}`, () => [t([N, C])(), t([C])(), t([C])(), t([N, C])()],
+    (x, g, b, dy) => tf.grads((a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => layerNorm(a, gg, bb))([x, g, b], dy)),
   op('fused attention fwd', `(${B},${H},${T},${D}) drop 0.1`, () => [t([B, H, T, D])(), t([B, H, T, D])(), t([B, H, T, D])()],
     (q, k, v) => causalAttention(q, k, v, { dropout: 0.1, seed: 1, callId: 1 })),
-  op('fused attention fwd+bwd', `(${B},${H},${T},${D}) drop 0.1`, () => [t([B, H, T, D])(), t([B, H, T, D])(), t([B, H, T, D])()],
-    (q, k, v) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => causalAttention(a, b, c, { dropout: 0.1, seed: 1, callId: 1 }))([q, k, v])),
+  op('fused attention fwd+bwd', `(${B},${H},${T},${D}) drop 0.1`, () => [t([B, H, T, D])(), t([B, H, T, D])(), t([B, H, T, D])(), t([B, H, T, D])()],
+    (q, k, v, dy) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => causalAttention(a, b, c, { dropout: 0.1, seed: 1, callId: 1 }))([q, k, v], dy)),
   op('fused cross-entropy fwd+bwd', `${N}x${V}`, () => [t([N, V], 3)(), ids(N, V)],
     (l, y) => tf.grad((x: tf.Tensor) => softmaxCrossEntropy(x, y))(l)),
+  op('fused gelu fwd+bwd', `${N}x${4 * C}`, () => [t([N, 4 * C])(), t([N, 4 * C])()], (x, dy) => tf.grad(gelu)(x, dy)),
+  op('fused matMul+bias+relu', `${N}x${C} @ ${C}x${4 * C}`, () => [t([N, C])(), t([C, 4 * C])(), t([4 * C])()],
+    (a, b, c) => tf.fused.matMul({ a, b, bias: c, activation: 'relu' })),
   op('fused dropout fwd', `${N}x${4 * C} rate 0.2`, () => [t([N, 4 * C])()], (x) => dropout(x, 0.2, 1, 2)),
 ];
 

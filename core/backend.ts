@@ -3,19 +3,16 @@
 // @tensorflow/tfjs-node-gpu when the user installed it; otherwise validation says so.
 // NANOLAB_BACKEND=cpu|native forces a CPU backend (benchmarks compare them).
 import * as tf from './tf.ts';
+import { loadNativeBackend } from '../native/index.ts';
 
 export interface BackendChoice { name: string; notice?: string }
 
+// A static import: a dynamic one can load a second copy of core/ops/registry.ts under test
+// runners, and the native fused ops would then register where the layers never look.
+// Importing is cheap and safe: the addon itself is only loaded by loadNativeBackend().
 let nativeStatus: { ok: boolean; reason?: string } | null = null;
 async function nativeReady(): Promise<{ ok: boolean; reason?: string }> {
-  if (!nativeStatus) {
-    try {
-      const mod = await import('../native/index.ts');
-      nativeStatus = mod.loadNativeBackend();
-    } catch (e) {
-      nativeStatus = { ok: false, reason: (e as Error).message.split('\n')[0] };
-    }
-  }
+  nativeStatus ??= loadNativeBackend();
   return nativeStatus;
 }
 

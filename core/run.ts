@@ -172,6 +172,8 @@ async function runCommand(argv: string[], io: IO): Promise<number> {
   // finished: ok, or diverged (deterministic: a rerun would diverge again); others run again
   const done = new Set(existing.filter((r) => r.status === 'ok' || r.status === 'diverged').map((r) => String(r.run_id)));
   const todo = o.force ? runs : runs.filter((r) => !done.has(r.id));
+  // a kill between writing a row and removing its run's checkpoint leaves the checkpoint behind
+  for (const id of done) if (!o.force) removeCheckpoint(join(outDir, 'checkpoints', id));
   const rerun = new Set(todo.map((r) => r.id));
   const writer = new ResultsWriter(outDir, columns, exp.name);
   writer.open(existing.filter((r) => !rerun.has(String(r.run_id))));

@@ -1,5 +1,5 @@
 import * as tf from '../core/tf.ts';
-import { dropout } from '../core/ops/fused.ts';
+import { dropout, gelu } from '../core/ops/fused.ts';
 import { rateSchema } from './dropout.ts';
 import { defineLayer, LayerError, type BuildContext, type Forward } from './registry.ts';
 import { makeLinear } from './linear.ts';
@@ -16,8 +16,6 @@ export const feedForwardSchema = {
   },
 };
 
-/** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU(). */
-const gelu = (x: tf.Tensor) => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 
 export function buildFeedForward(p: FeedForwardParams, ctx: BuildContext): Forward {
   if (ctx.stage !== 'features') throw new LayerError([], 'feed_forward needs features: place it after token_embedding');

@@ -13,8 +13,7 @@ export function makeLinear(ctx: BuildContext, name: string, inDim: number, outDi
     w, b,
     apply(x) {
       const lead = x.shape.slice(0, -1);
-      let y = tf.matMul(x.reshape([-1, inDim]), w.v!); // (N, out)
-      if (b) y = y.add(b.v!);
+      const y = tf.fused.matMul({ a: x.reshape([-1, inDim]), b: w.v!, bias: b?.v ?? undefined }); // (N, out), bias added in the matmul
       return y.reshape([...lead, outDim]);
     },
   };

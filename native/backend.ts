@@ -10,7 +10,10 @@
 //     same buffer, e.g. from a cpu fallback kernel, marks it shared and it is never recycled);
 //   - reads (dataSync, data, arraySync, print, moves to another backend) return copies, so user
 //     code never holds a pooled array.
-// The pool is capped (NANOLAB_POOL_MB, default 256; 0 turns pooling off), so memory stays flat.
+// The pool is capped (NANOLAB_POOL_MB, default 1/8 of RAM within [256 MB, 2 GB]; 0 turns pooling
+// off): past the cap, the sizes used least recently are let go (e.g. evaluation shapes during
+// training), so memory stays flat.
+import { totalmem } from 'node:os';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BackendValues, DataId, DataType } from '@tensorflow/tfjs-core';
 
@@ -20,9 +23,11 @@ type Values = Float32Array | Int32Array | Uint8Array;
 const MIN_POOLED_BYTES = 16 * 1024;
 
 export class NativeBackend extends MathBackendCPU {
-  private readonly pool = new Map<number, ArrayBuffer[]>();
+  private readonly pool = new Map<number, ArrayBuffer[]>();   // byte size -> free buffers
+  private readonly lastUse = new Map<number, number>();        // byte size -> tick of last use
+  private tick = 0;
   private poolBytes = 0;
-  private readonly maxPoolBytes: number;
+  private maxPoolBytes: number;
   private minPooledBytes = MIN_POOLED_BYTES;
   private poison = false;
   private readonly made = new WeakSet<ArrayBuffer>();          // buffers from alloc()
@@ -33,14 +38,16 @@ export class NativeBackend extends MathBackendCPU {
     super();
     // skip the cpu backend's "install tfjs-node" notice on first write: this is the fast path
     (this as unknown as { firstUse: boolean }).firstUse = false;
-    const mb = Number(process.env.NANOLAB_POOL_MB ?? 256);
-    this.maxPoolBytes = Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : 0;
+    const auto = Math.min(Math.max(totalmem() / 8, 256 * 2 ** 20), 2 * 2 ** 30);
+    const mb = process.env.NANOLAB_POOL_MB === undefined ? auto / 2 ** 20 : Number(process.env.NANOLAB_POOL_MB);
+    this.maxPoolBytes = Number.isFinite(mb) && mb > 0 ? mb * 2 ** 20 : 0;
   }
 
   /** An output array for a kernel: recycled when possible (contents undefined unless zero). */
   alloc(dtype: DataType, n: number, zero = false): Values {
     const bytes = dtype === 'bool' ? n : 4 * n;
     if (bytes < this.minPooledBytes || this.maxPoolBytes === 0) return fresh(dtype, n);
+    this.lastUse.set(bytes, ++this.tick);
     let buf = this.pool.get(bytes)?.pop();
     const reused = buf !== undefined;
     if (buf) {
@@ -71,6 +78,9 @@ export class NativeBackend extends MathBackendCPU {
     this.minPooledBytes = on ? 1 : MIN_POOLED_BYTES;
     this.poison = on;
   }
+
+  /** Tests: change the pool cap (bytes). */
+  setPoolCap(bytes: number): void { this.maxPoolBytes = bytes; }
 
   /** Bytes waiting in the pool (for tests). */
   pooledBytes(): number { return this.poolBytes; }
@@ -114,11 +124,23 @@ export class NativeBackend extends MathBackendCPU {
     else this.owner.set(buf, id);
   }
 
+  /** Frees the free lists of the sizes used least recently (never `keep`) until under the cap. */
+  private evict(keep: number): void {
+    const sizes = [...this.pool.keys()].filter((b) => b !== keep && this.pool.get(b)!.length > 0)
+      .sort((a, b) => (this.lastUse.get(a) ?? 0) - (this.lastUse.get(b) ?? 0));
+    for (const b of sizes) {
+      if (this.poolBytes + keep <= this.maxPoolBytes) return;
+      this.poolBytes -= b * this.pool.get(b)!.length;
+      this.pool.delete(b);
+    }
+  }
+
   private recycle(values: BackendValues, id: DataId): void {
     if (!ArrayBuffer.isView(values)) return;
     const buf = (values as Values).buffer as ArrayBuffer;
     if (!this.made.has(buf) || this.shared.has(buf) || this.owner.get(buf) !== id) return;
     this.owner.delete(buf);
+    if (this.poolBytes + buf.byteLength > this.maxPoolBytes) this.evict(buf.byteLength);
     if (this.poolBytes + buf.byteLength > this.maxPoolBytes) return;  // let GC have it
     let list = this.pool.get(buf.byteLength);
     if (!list) this.pool.set(buf.byteLength, (list = []));

@@ -68,6 +68,7 @@ import { argMaxConfig } from './kernels/ArgMax.ts';
 import { argMinConfig } from './kernels/ArgMin.ts';
 import { softmaxConfig } from './kernels/Softmax.ts';
 import { batchMatMulConfig } from './kernels/BatchMatMul.ts';
+import { fusedMatMulConfig } from './kernels/_FusedMatMul.ts';
 import { multinomialConfig } from './kernels/Multinomial.ts';
 // fused ops of core/ops/registry.ts, each with a native gradient kernel
 import { layerNormConfig, layerNormGradConfig, registerLayerNormGradient } from './kernels/LayerNorm.ts';
@@ -88,7 +89,7 @@ export const nativeKernels: KernelConfig[] = [
   fillConfig, zerosLikeConfig, onesLikeConfig, transposeConfig, tileConfig, concatConfig, packConfig, unpackConfig,
   splitVConfig, sliceConfig, padV2Config, rangeConfig,
   gatherV2Config, unsortedSegmentSumConfig, oneHotConfig,
-  sumConfig, meanConfig, maxConfig, minConfig, argMaxConfig, argMinConfig, softmaxConfig, batchMatMulConfig,
+  sumConfig, meanConfig, maxConfig, minConfig, argMaxConfig, argMinConfig, softmaxConfig, batchMatMulConfig, fusedMatMulConfig,
   multinomialConfig,
   layerNormConfig, layerNormGradConfig, causalAttentionConfig, causalAttentionGradConfig, softmaxCrossEntropyConfig,
   softmaxCrossEntropyGradConfig, dropoutConfig, embeddingConfig, embeddingGradConfig, geluConfig, geluGradConfig,

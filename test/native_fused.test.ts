@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { adamw, causalAttention, dropout, embedding, layerNorm, softmaxCrossEntropy } from '../core/ops/fused.ts';
+import { nativeGelu } from '../native/fused.ts';
 import { nativeAvailable, normal, randInt, rng, runOn, sameAsCpu, size } from '../native/test/tf_helpers.ts';
 
 const test = suite('native fused ops');
@@ -19,6 +20,18 @@ if (nativeAvailable(test, 'native fused op tests')) {
       const t = () => tf.tensor(table, [V, C]), i = () => tf.tensor(ids, idsShape, 'int32');
       sameAsCpu(`embedding ${V}x${C} ${idsShape}`, () => embedding(t(), i()));
       sameAsCpu(`embedding grad ${V}x${C} ${idsShape}`, () => tf.grad((x: tf.Tensor) => embedding(x, i()))(t(), tf.tensor(dy, [...idsShape, C])));
+    }
+  });
+
+  test('gelu (offered to core/ops) forward and gradient vs the feed-forward composite', () => {
+    const r = rng(9);
+    const composite = (x: tf.Tensor) => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+    for (const shape of [[7], [3, 130], [64, 257]]) {
+      const x = normal(r, size(shape), 2), dy = normal(r, size(shape));
+      x[0] = 0; x[1] = -1e-4; x[2] = 6;
+      const f = (a: tf.Tensor) => (tf.getBackend() === 'native' ? nativeGelu(a) : composite(a));
+      sameAsCpu(`gelu ${shape}`, () => f(tf.tensor(x, shape)));
+      sameAsCpu(`gelu grad ${shape}`, () => tf.grad(f)(tf.tensor(x, shape), tf.tensor(dy, shape)));
     }
   });
 

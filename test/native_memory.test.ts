@@ -59,5 +59,32 @@ if (nativeAvailable(test, 'native memory test')) {
     tf.dispose([...params, ...m, ...v, x, y]);
   });
 
+  test('buffer pool: recycles, stays under its cap, lets go of sizes not used lately', () => {
+    tf.setBackend('native');
+    const backend = tf.backend() as NativeBackend;
+    backend.setPoolTesting(false);
+    const kb = 1024;
+    const make = (floats: number, n: number) => {
+      const ts = Array.from({ length: n }, () => tf.relu(tf.ones([floats])));
+      tf.dispose(ts);
+    };
+    make(16 * kb, 3); // three 64 KB outputs go back to the pool...
+    const p1 = backend.pooledBytes();
+    make(16 * kb, 3); // ...and are reused: no growth
+    assert.is(backend.pooledBytes(), p1);
+    backend.setPoolCap(p1);
+    make(32 * kb, 1); // a 128 KB buffer at the cap: sizes used least recently make room
+    assert.ok(backend.pooledBytes() <= p1, 'under the cap');
+    make(32 * kb, 1);
+    assert.ok(backend.pooledBytes() <= p1, 'still under the cap');
+    // a recycled buffer never shows through a read taken before disposal
+    const t = tf.fill([16 * kb], 3);
+    const read = t.dataSync();
+    t.dispose();
+    make(16 * kb, 4);
+    assert.is(read[0], 3);
+    backend.setPoolCap(256 * 2 ** 20);
+  });
+
   test.run();
 }

@@ -162,6 +162,7 @@ export function experimentSchema(): JsonSchema {
     $defs: {
       layer: {
         type: 'object', minProperties: 1, additionalProperties: false,
+        dependentRequired: { repeat: ['layers'], layers: ['repeat'] },
         description: 'one layer: `name: {params}`, or `repeat: N` with `layers: [...]`',
         properties: layerProps,
       },

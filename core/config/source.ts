@@ -122,6 +122,7 @@ export function parseSource(file: string, text: string): { source: Source; value
     // the first error only: the ones after it are mostly its echoes
     const e = doc.errors[0];
     throw new ConfigError([at(e.pos[0], e.code === 'DUPLICATE_KEY' ? 'duplicate key: a key may appear only once in a mapping'
+      : e.code === 'MULTIPLE_DOCS' ? "a second YAML document ('---'): an experiment file holds one document"
       : /call stack/i.test(e.message) ? `nested more than ${MAX_DEPTH} levels deep` : yamlMessage(e.message))]);
   }
   const shape = checkShape(doc);
@@ -131,7 +132,7 @@ export function parseSource(file: string, text: string): { source: Source; value
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
     const msg = (e as Error).message;
-    throw new ConfigError([at(0, /alias/i.test(msg) ? `too many alias expansions (limit ${MAX_ALIAS_COUNT}): ${msg}` : msg)]);
+    throw new ConfigError([at(0, /excessive alias/i.test(msg) ? `too many alias expansions (limit ${MAX_ALIAS_COUNT}): ${msg}` : msg)]);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError([at(0, 'an experiment file must be a mapping (name:, model:, train:, ...)')]);
@@ -149,6 +150,14 @@ function checkShape(doc: YAML.Document.Parsed): { offset: number; message: strin
     const [node, depth] = stack.pop()!;
     if (!node) continue;
     if (depth > MAX_DEPTH && (isMap(node) || isSeq(node))) return { offset: node.range?.[0] ?? 0, message: `nested more than ${MAX_DEPTH} levels deep` };
+    if (isAlias(node)) {
+      if (!node.resolve(doc)) return { offset: node.range?.[0] ?? 0, message: `unknown alias *${node.source}: define the anchor &${node.source} before using it` };
+      continue;
+    }
+    if (isMap(node)) {
+      const bad = node.items.find((p) => p.key !== null && !isScalar(p.key) && !isAlias(p.key));
+      if (bad) return { offset: (bad.key as Node).range?.[0] ?? node.range?.[0] ?? 0, message: 'a key must be a plain name, not a list or mapping' };
+    }
     if (isScalar(node)) {
       const v = node.value;
       if (typeof v === 'number' && !Number.isFinite(v) && node.source !== undefined && !/^[-+]?\.(inf|nan)$/i.test(String(node.source))) {

@@ -89,7 +89,7 @@ export function ajvIssues(errors: ErrorObject[], root: unknown, prefix: Path = [
       case 'type': {
         const range = ps && 'minimum' in ps ? ` >= ${ps.minimum}` : ps && 'exclusiveMinimum' in ps ? ` > ${ps.exclusiveMinimum}` : '';
         const t = (e.params as { type: string | string[] }).type;
-        out.push({ code: 'schema', path, message: `must be ${Array.isArray(t) ? t.join(' or ') : t === 'integer' ? 'an integer' : `a ${t}`}${range}${got(value)}` });
+        out.push({ code: 'schema', path, message: `must be ${Array.isArray(t) ? t.join(' or ') : t === 'integer' || t === 'object' || t === 'array' ? `an ${t}` : `a ${t}`}${range}${got(value)}` });
         break;
       }
       case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
@@ -101,6 +101,11 @@ export function ajvIssues(errors: ErrorObject[], root: unknown, prefix: Path = [
         const allowed = (e.params as { allowedValues: unknown[] }).allowedValues;
         const s = typeof value === 'string' ? didYouMean(value, allowed.map(String)) : null;
         out.push({ code: 'schema', path, message: `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}${got(value)}${s ? ` (did you mean '${s}'?)` : ''}` });
+        break;
+      }
+      case 'dependentRequired': {
+        const { property, missingProperty } = e.params as { property: string; missingProperty: string };
+        out.push({ code: 'schema', path, message: property === 'repeat' ? `repeat needs 'layers': the list of layers to repeat` : `'${property}' needs '${missingProperty}' (how many times to repeat the layers)` });
         break;
       }
       case 'minProperties':

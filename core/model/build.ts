@@ -59,7 +59,12 @@ export function buildModel(layers: unknown[], opts: BuildOptions): Model {
       const full = [...scopes, name].join('.');
       const n = shape.reduce((a, b) => a * b, 1);
       // values are drawn in JS from the run seed, so every backend starts from the same weights
-      const v = opts.dry ? null : tf.variable(tf.tensor(fill(init, n, rng), shape, 'float32'), true, `${full}#${++variableSerial}`);
+      let v: tf.Variable | null = null;
+      if (!opts.dry) {
+        const initial = tf.tensor(fill(init, n, rng), shape, 'float32');
+        v = tf.variable(initial, true, `${full}#${++variableSerial}`);
+        initial.dispose(); // the variable holds its own reference
+      }
       const p: Param = { name: full, shape, v };
       params.push(p);
       return p;

@@ -26,6 +26,13 @@ export function embedding(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   return lookup(table, ids);
 }
 
+/** Exact GELU, as torch.nn.GELU(): 0.5 x (1 + erf(x / sqrt 2)). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const impl = activeFused().gelu;
+  if (impl) return impl(x);
+  return tf.tidy(() => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5));
+}
+
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): tf.Tensor {
   const impl = activeFused().layerNorm;
   if (impl) return impl(x, gamma, beta, eps);

@@ -21,6 +21,8 @@ export interface AdamWHyper {
 export interface FusedImpls {
   /** table (V, C) looked up at int32 ids (...) -> (..., C); its gradient scatters rows back */
   embedding?(table: tf.Tensor, ids: tf.Tensor): tf.Tensor;
+  /** exact GELU, 0.5 x (1 + erf(x / sqrt 2)) */
+  gelu?(x: tf.Tensor): tf.Tensor;
   /** (..., C), (C), (C) -> (..., C) */
   layerNorm?(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor;
   /** q, k, v (B, H, T, D) -> (B, H, T, D): softmax(q k^T / sqrt(D) + causal mask) v */

@@ -15,6 +15,8 @@ export function writeAtomic(path: string, content: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
+    // ENOSPC from write(2) names no file: say which one could not be written
+    if (e && typeof e === 'object') (e as NodeJS.ErrnoException).path = path;
     throw e;
   }
   syncDir(dirname(path));

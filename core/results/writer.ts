@@ -32,8 +32,7 @@ export class ResultsWriter {
 
   open(keep: Row[]): void {
     mkdirSync(join(this.dir, 'curves'), { recursive: true });
-    removeStaleTemps(this.dir);
-    removeStaleTemps(join(this.dir, 'curves'));
+    for (const d of ['.', 'curves', 'checkpoints', 'logs', 'charts']) removeStaleTemps(join(this.dir, d));
     this.rows = keep;
     // rewrite the file with the kept rows and the current header, so columns always match
     writeAtomic(this.csvPath, stringify(keep, { header: true, columns: this.columns }));
@@ -47,14 +46,23 @@ export class ResultsWriter {
     this.writeSummaries();
   }
 
+  /**
+   * Records a finished run. The row in results.csv is the commit point: everything the row
+   * refers to (its curve, its sample) is on disk before it, and a rerun trusts only rows. A kill
+   * before the row is written loses the run (it is redone: same numbers); after it, at worst the
+   * markdown summaries lag until the next open rewrites them.
+   */
   addRun(row: Row, curve: CurvePoint[], sample: string): void {
     writeAtomic(join(this.dir, 'curves', `${row.run_id}.csv`),
       stringify(curve.map((c) => ({ ...c, train_loss: fmt(c.train_loss, 6), val_loss: fmt(c.val_loss, 6) })),
         { header: true, columns: ['step', 'train_loss', 'val_loss', 'lr'] }));
+    if (sample) {
+      this.samples.push({ run: String(row.run), runId: String(row.run_id), text: sample });
+      writeAtomic(join(this.dir, 'samples.json'), JSON.stringify(this.samples, null, 1));
+    }
     this.rows.push(row);
     // the whole file, atomically: a kill mid-write can never leave half a row
     writeAtomic(this.csvPath, stringify(this.rows, { header: true, columns: this.columns }));
-    if (sample) this.samples.push({ run: String(row.run), runId: String(row.run_id), text: sample });
     this.writeSummaries();
   }
 

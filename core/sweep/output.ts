@@ -4,14 +4,22 @@ import { accessSync, constants, mkdirSync, statfsSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path';
 import { writeAtomic } from '../results/files.ts';
 
-/** A sweep writes little (rows, curves, samples, checkpoints): refuse to start below this. */
+/**
+ * A sweep writes little (rows, curves, samples, checkpoints): refuse to start below this much
+ * free space. NANOLAB_MIN_FREE_BYTES changes it (say, to leave room for big checkpoints).
+ */
 export const MIN_FREE_BYTES = 1 << 20;
+
+function minFreeBytes(): number {
+  const env = Number(process.env.NANOLAB_MIN_FREE_BYTES);
+  return process.env.NANOLAB_MIN_FREE_BYTES && Number.isFinite(env) && env >= 0 ? env : MIN_FREE_BYTES;
+}
 
 /**
  * Why `dir` cannot be used as an output directory, or null when it can. Creates nothing: it
  * checks the nearest existing ancestor (a directory, writable, with space left on its device).
  */
-export function outputProblem(dir: string, minFree = MIN_FREE_BYTES): string | null {
+export function outputProblem(dir: string, minFree = minFreeBytes()): string | null {
   const target = resolve(dir);
   let p = target;
   for (;;) {

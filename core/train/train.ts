@@ -175,8 +175,9 @@ export async function trainRun(cfg: any, corpus: Corpus, hooks: TrainHooks = {})
     model = buildModel(cfg.model.layers, { vocabSize: corpus.tokenizer.vocabSize, blockSize: T, init: cfg.model.init, seed, dry: false });
     params = model.paramCount;
     vars = model.params.map((p) => p.v!);
-    m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-    v2 = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    const zeros = (v: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)); // no stray initial tensor
+    m = vars.map(zeros);
+    v2 = vars.map(zeros);
     const decay = model.params.map((p) => opt.decay === 'all' || p.shape.length >= 2);
     if (every) stepsDone = resumedFrom = restore();
     for (let step = stepsDone; step < steps; step++) {

@@ -1,9 +1,8 @@
 // AdamW over all parameters in one addon call, updating the variables' Float32Arrays in place
-// (native/kernels/adamw.cc). A variable whose buffer is shared with another tensor (tf.variable(t)
-// shares t's data; so do clones and reshapes; a view is another way) first gets a private copy
-// through assign, so the
-// update never shows through another tensor. After the call, reads of the variables (dataSync,
-// data, any kernel) see the new values: they read the same arrays.
+// (native/kernels/adamw.cc). A variable whose buffer another tensor can see (tf.variable(t) shares
+// t's data, so do clones and reshapes; views too) first gets a private copy through assign, so
+// the update never shows through another tensor. The variables keep their dataIds afterwards
+// (except after such a copy), and every read (dataSync, data, kernels) sees the new values.
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamWHyper } from '../../core/ops/registry.ts';
 import { NativeBackend } from '../backend.ts';

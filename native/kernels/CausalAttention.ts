@@ -25,7 +25,8 @@ export const causalAttentionGradConfig = config(CausalAttentionGrad, (args) => {
   const backend = args.backend as Backend;
   const [B, H, T, D] = q.shape;
   const n = sizeOf(q.shape);
-  const dq = allocF32(backend, n), dk = allocF32(backend, n, true), dv = allocF32(backend, n, true);
+  const zero = T > 64;  // long sequences accumulate dk, dv over blocks (attention.cc kBlock)
+  const dq = allocF32(backend, n), dk = allocF32(backend, n, zero), dv = allocF32(backend, n, zero);
   nb().attentionBackward(dq, dk, dv, f32(backend, dy), f32(backend, q), f32(backend, k), f32(backend, v), B * H, T, D,
     ...key(args.attrs!));
   return [dq, dk, dv].map((g) => backend.makeTensorInfo(q.shape, 'float32', g));

@@ -18,7 +18,8 @@ void dropout_mask(float* out, uint64_t begin, size_t n, const DropoutKey& key);
 
 namespace {
 
-constexpr int64_t kBlock = 64;  // query rows per block
+constexpr int64_t kBlock = 64;           // query rows per block (long sequences)
+constexpr int64_t kChunkFloats = 1 << 15;  // scores of a chunk of heads (short sequences): 128 KB, in L2
 
 struct Dims { int64_t BH, T, D; float scale; bool drop; DropoutKey key; };
 
@@ -75,7 +76,7 @@ NL_CLONES void scores_grad(float* dS, const float* P, const float* PM, int64_t i
   }
 }
 
-// dq, dk, dv must be zero-filled (dk, dv accumulate over blocks)
+// Long sequences. dk, dv must be zero-filled (they accumulate over blocks).
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
@@ -100,6 +101,46 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   }
 }
 
+// Short sequences (T <= kBlock, one block per head): the heads go through the gemm in chunks of
+// sgemm_batched calls instead of a few tiny sgemm calls each; the chunk's scores stay in L2.
+int64_t heads_per_chunk(const Dims& d) {
+  const int64_t g = kChunkFloats / (d.T * d.T);
+  return g < 1 ? 1 : (g > d.BH ? d.BH : g);
+}
+
+void attention_forward_short(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+  const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
+  std::vector<float> S(static_cast<size_t>(G * TT)), mask(d.drop ? static_cast<size_t>(T) : 0);
+  for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
+    const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
+    const int64_t o = h0 * TD;
+    nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, S.data(), T, TT);
+    for (int j = 0; j < g; j++)
+      causal_softmax(S.data() + j * TT, S.data() + j * TT, mask.data(), 0, T, T, static_cast<uint64_t>(h0 + j) * TT, d);
+    nanolab::sgemm_batched(g, false, false, T, D, T, 1.0f, S.data(), T, TT, v + o, D, TD, 0.0f, out + o, D, TD);
+  }
+}
+
+void attention_backward_short(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                              const float* v, const Dims& d) {
+  const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
+  const size_t n = static_cast<size_t>(G * TT);
+  std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? static_cast<size_t>(T) : 0);
+  float* PM = d.drop ? PMbuf.data() : P.data();
+  for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
+    const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
+    const int64_t o = h0 * TD;
+    nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, P.data(), T, TT);
+    for (int j = 0; j < g; j++)
+      causal_softmax(P.data() + j * TT, PM + j * TT, mask.data(), 0, T, T, static_cast<uint64_t>(h0 + j) * TT, d);
+    nanolab::sgemm_batched(g, true, false, T, D, T, 1.0f, PM, T, TT, dout + o, D, TD, 0.0f, dv + o, D, TD);
+    nanolab::sgemm_batched(g, false, true, T, T, D, 1.0f, dout + o, D, TD, v + o, D, TD, 0.0f, dS.data(), T, TT);
+    for (int j = 0; j < g; j++) scores_grad(dS.data() + j * TT, P.data() + j * TT, PM + j * TT, 0, T, T, d.drop);
+    nanolab::sgemm_batched(g, false, false, T, D, T, d.scale, dS.data(), T, TT, k + o, D, TD, 0.0f, dq + o, D, TD);
+    nanolab::sgemm_batched(g, true, false, T, D, T, d.scale, dS.data(), T, TT, q + o, D, TD, 0.0f, dk + o, D, TD);
+  }
+}
+
 Dims dims_from(const Napi::CallbackInfo& info, size_t at) {
   Dims d;
   d.BH = inum(info, at); d.T = inum(info, at + 1); d.D = inum(info, at + 2);
@@ -115,14 +156,19 @@ Dims dims_from(const Napi::CallbackInfo& info, size_t at) {
 // attentionForward(out, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const Dims d = dims_from(info, 4);
-  if (d.BH * d.T * d.D > 0) attention_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
+  if (d.BH * d.T * d.D == 0) return info.Env().Undefined();
+  if (d.T <= kBlock) attention_forward_short(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
+  else attention_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
   return info.Env().Undefined();
 }
 
 // attentionBackward(dq, dk, dv, dout, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const Dims d = dims_from(info, 7);
-  if (d.BH * d.T * d.D > 0)
+  if (d.BH * d.T * d.D == 0) return info.Env().Undefined();
+  if (d.T <= kBlock)
+    attention_backward_short(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6), d);
+  else
     attention_backward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6), d);
   return info.Env().Undefined();
 }

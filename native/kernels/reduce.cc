@@ -3,6 +3,8 @@
 // (kept dims outside) or column reductions (kept dims inside, e.g. bias gradients), done without
 // tfjs' transpose. Sums accumulate in double like tfjs' JS loop: column sums in the same order
 // (bit-identical), row sums with 8 fixed partial sums (deterministic, independent of the ISA).
+#include <limits>
+
 #include "common.h"
 
 namespace nl {
@@ -34,6 +36,25 @@ NL_CLONES double row_sum(const float* x, size_t n, float div) {
     for (; i < n; i++) acc[0] += x[i] / div;
   }
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Row max / min in 16 lanes, NaN-propagating as tfjs' (any NaN in the row gives NaN).
+NL_CLONES float row_maxmin(const float* x, size_t n, bool is_max) {
+  float m[16];
+  bool nan = false;
+  for (int j = 0; j < 16; j++) m[j] = x[0];
+  size_t i = 0;
+  if (is_max) {
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++) { const float v = x[i + j]; nan |= v != v; m[j] = v > m[j] ? v : m[j]; }
+  } else {
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++) { const float v = x[i + j]; nan |= v != v; m[j] = v < m[j] ? v : m[j]; }
+  }
+  float r = m[0];
+  for (int j = 1; j < 16; j++) r = is_max ? (m[j] > r ? m[j] : r) : (m[j] < r ? m[j] : r);
+  for (; i < n; i++) { const float v = x[i]; nan |= v != v; r = is_max ? (v > r ? v : r) : (v < r ? v : r); }
+  return nan ? std::numeric_limits<float>::quiet_NaN() : r;
 }
 
 NL_CLONES void col_sum(double* acc, const float* x, size_t n, float div) {
@@ -89,6 +110,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
         double res;
         if (is_sum) {
           res = row_sum(row, static_cast<size_t>(R), div);
+        } else if (!arg) {
+          res = row_maxmin(row, static_cast<size_t>(R), op == MAX);
         } else {
           double best = row[0];
           int64_t bi = 0;

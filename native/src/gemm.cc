@@ -230,15 +230,17 @@ const Config& config() {
 // a shared B panel also computes tiles (packing its own A) while that panel is in use.
 
 struct Scratch {
-  float* p = nullptr;
+  void* raw = nullptr;
+  float* p = nullptr;  // raw rounded up to a cache line (std::aligned_alloc is not on MSVC)
   size_t cap = 0;
-  ~Scratch() { std::free(p); }
+  ~Scratch() { std::free(raw); }
   float* get(size_t n) {
     if (n > cap) {
-      std::free(p);
+      std::free(raw);
       cap = (n + 1023) & ~size_t(1023);
-      p = static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float)));
-      if (!p) std::abort();
+      raw = std::malloc(cap * sizeof(float) + 64);
+      if (!raw) std::abort();
+      p = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t(63));
     }
     return p;
   }

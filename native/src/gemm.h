@@ -17,6 +17,9 @@ void sgemm_batched(int batch, bool transA, bool transB, int M, int N, int K, flo
                    float beta, float* C, int ldc, long long strideC);
 
 // Persistent thread pool. Default size: NANOLAB_THREADS if set, else std::thread::hardware_concurrency().
+// sgemm* may be called from several threads at once (one call at a time uses the pool, the
+// others compute on their own thread); set_num_threads must not run concurrently with them.
+// Results are bit-identical for a given input whatever the thread count.
 void set_num_threads(int n);
 int get_num_threads();
 

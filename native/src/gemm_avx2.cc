@@ -17,9 +17,15 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
+// Operand access, as in the AVX-512 kernels.
+enum Mode {
+  kPacked = 0,   // A packed (a[p*MR + i]: one pointer), B packed and zero padded
+  kStrided = 1,  // A in place through row pointers, B in place, full vectors
+  kMasked = 2,   // as kStrided, but the last B vector ends past n: vmaskmov loads (slower)
+};
+
 // Same contract as the AVX-512 kernel: rows >= m re-read row m-1, columns >= n are masked.
-// MASKED selects the (slower) vmaskmov path, used only by tiles that end inside a vector.
-template <int R, int NV, bool MASKED>
+template <int R, int NV, int MODE>
 NL_TARGET void ukr(int k, const float* a, long long ars, long long acs, int m,
                    const float* b, long long bs, int n,
                    float* c, long long ldc, float alpha, float beta) {
@@ -43,11 +49,10 @@ NL_TARGET void ukr(int k, const float* a, long long ars, long long acs, int m,
     __m256 bv[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v)
-      bv[v] = MASKED ? _mm256_maskload_ps(b + p * bs + 8 * v, mk[v]) : _mm256_loadu_ps(b + p * bs + 8 * v);
-    const long long off = p * acs;
+      bv[v] = MODE == kMasked ? _mm256_maskload_ps(b + p * bs + 8 * v, mk[v]) : _mm256_loadu_ps(b + p * bs + 8 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
-      const __m256 av = _mm256_broadcast_ss(ap[i] + off);
+      const __m256 av = _mm256_broadcast_ss(MODE == kPacked ? a + p * MR + i : ap[i] + p * acs);
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
     }
@@ -61,7 +66,7 @@ NL_TARGET void ukr(int k, const float* a, long long ars, long long acs, int m,
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) {
       __m256 r = _mm256_mul_ps(va, acc[i][v]);
-      if (MASKED) {
+      if (n < 8 * NV) {
         if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8 * v, mk[v]), r);
         _mm256_maskstore_ps(cr + 8 * v, mk[v], r);
       } else {
@@ -75,13 +80,12 @@ NL_TARGET void ukr(int k, const float* a, long long ars, long long acs, int m,
 typedef void (*UkrFn)(int, const float*, long long, long long, int, const float*, long long, int,
                       float*, long long, float, float);
 
-// [rows variant {1,2,4,6}][vectors-1][masked]
-const UkrFn kUkr[4][2][2] = {
-    {{ukr<1, 1, false>, ukr<1, 1, true>}, {ukr<1, 2, false>, ukr<1, 2, true>}},
-    {{ukr<2, 1, false>, ukr<2, 1, true>}, {ukr<2, 2, false>, ukr<2, 2, true>}},
-    {{ukr<4, 1, false>, ukr<4, 1, true>}, {ukr<4, 2, false>, ukr<4, 2, true>}},
-    {{ukr<6, 1, false>, ukr<6, 1, true>}, {ukr<6, 2, false>, ukr<6, 2, true>}},
-};
+// [mode][rows variant {1,2,4,6}][vectors-1]
+#define NL_ROW(R, M) {ukr<R, 1, M>, ukr<R, 2, M>}
+#define NL_MODE(M) {NL_ROW(1, M), NL_ROW(2, M), NL_ROW(4, M), NL_ROW(6, M)}
+const UkrFn kUkr[3][4][2] = {NL_MODE(kPacked), NL_MODE(kStrided), NL_MODE(kMasked)};
+#undef NL_MODE
+#undef NL_ROW
 inline int row_variant(int m) { return m >= 5 ? 3 : m >= 3 ? 2 : m - 1; }
 
 NL_TARGET void block(const Block& bk) {
@@ -93,8 +97,9 @@ NL_TARGET void block(const Block& bk) {
       const int nr = bk.n - j0 < NR ? bk.n - j0 : NR;
       const int nv = (nr + 7) / 8;
       const float* b = bk.b + (long long)(j0 / NR) * bk.b_sliver;
-      kUkr[rv][nv - 1][nr != 8 * nv](bk.k, a, bk.ars, bk.acs, mr, b, bk.bs, nr,
-                                     bk.c + (long long)i0 * bk.ldc + j0, bk.ldc, bk.alpha, bk.beta);
+      const int mode = bk.packed ? kPacked : nr == 8 * nv ? kStrided : kMasked;
+      kUkr[mode][rv][nv - 1](bk.k, a, bk.ars, bk.acs, mr, b, bk.bs, nr,
+                             bk.c + (long long)i0 * bk.ldc + j0, bk.ldc, bk.alpha, bk.beta);
     }
   }
 }

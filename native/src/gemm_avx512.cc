@@ -196,7 +196,7 @@ NL_TARGET void pack_a_cols(const float* A, long long lda, int m, int k, float* d
     const int mr = m - i0 < MR ? m - i0 : MR;
     const __mmask16 lm = (__mmask16)((1u << mr) - 1);
     const float* src = A + i0;
-    for (int p = 0; p < k; ++p)  // write all 6 (zeros past mr); the next store overlaps the rest
+    for (int p = 0; p < k; ++p)  // all 6 lanes: rows past mr are written as zeros
       _mm512_mask_storeu_ps(dst + p * MR, 0x3F, _mm512_maskz_loadu_ps(lm, src + (long long)p * lda));
   }
 }

@@ -221,7 +221,7 @@ async function runCommand(argv: string[], io: IO): Promise<number> {
       io.err(`nanolab: run ${r.name} (${r.id}) failed: ${result.error}${result.unexpected && log ? `; full log: ${log}` : ''}\n`);
     }
     if (!o.quiet) {
-      say(`${label}: ${result.status}${result.error ? ` (${result.error})` : ''}, val ${fmt(result.valLoss, 4)}, ${fmt(result.msMedian, 2)} ms/step, ${result.wallS.toFixed(1)} s\n`);
+      say(`${label}: ${result.status}${result.error ? ` (${result.error})` : ''}${result.resumedFrom ? ` (resumed from the checkpoint at step ${result.resumedFrom})` : ''}, val ${fmt(result.valLoss, 4)}, ${fmt(result.msMedian, 2)} ms/step, ${result.wallS.toFixed(1)} s\n`);
     }
     if (result.status === 'interrupted') { interrupted = true; break; }
     if (stopOnError && (result.status === 'error' || result.status === 'diverged')) {

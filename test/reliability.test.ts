@@ -155,6 +155,7 @@ test('an interrupted run resumes from its checkpoint and gives exactly the same 
   assert.is(ck.step, 23);
   r = await cli([file, '--out', out]);
   assert.is(r.code, 0, r.err);
+  assert.match(r.out, /rel: ok \(resumed from the checkpoint at step 23\)/);
   const [got] = rows(out);
   assert.is(curve(out, got.run_id), curve(ref, want.run_id), 'the resumed curve differs');
   assert.equal(numbers(got), numbers(want));

@@ -1,0 +1,54 @@
+// Whole training steps (forward, backward, AdamW; dropout 0.2) at the three sizes of
+// ../shared/reference/bench_step.py, timed by nanolab's own trainer exactly as results.csv
+// reports ms/step. One JSON line per size, like bench_step.py, so the two can be compared.
+//   npx tsx bench/step.bench.ts [small|medium|full ...]     NANOLAB_BACKEND=cpu for tfjs' JS backend
+import { activate, probeDevices } from '../core/backend.ts';
+import { trainRun } from '../core/train/train.ts';
+import { charTokenizer } from '../core/tokenizers/char.ts';
+import * as tf from '../core/tf.ts';
+
+// batch, block, n_embd, heads, layers; steps timed (after the trainer's warm-up steps)
+const SIZES: Record<string, [number, number, number, number, number, number]> = {
+  small: [32, 8, 32, 4, 3, 200], medium: [16, 64, 128, 4, 4, 20], full: [64, 256, 384, 6, 6, 4],
+};
+
+// 65 characters, as Tiny Shakespeare: the vocabulary sets the lm_head's size
+const chars = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+let text = '';
+for (let i = 0; text.length < 200_000; i++) text += chars[(i * 7919) % chars.length];
+const tokenizer = charTokenizer(text);
+const ids = tokenizer.encode(text);
+const corpus = { text, source: 'generated', tokenizer, train: ids.subarray(0, 180_000), val: ids.subarray(180_000) };
+
+const { cpu } = await probeDevices();
+await activate(cpu.name);
+for (const size of process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SIZES)) {
+  const [B, T, C, H, L, timed] = SIZES[size];
+  const warm = size === 'full' ? 2 : 5;
+  const cfg = {
+    seed: 1337,
+    model: {
+      init: 'pytorch', vars: { block_size: T },
+      layers: [
+        { token_embedding: { dim: C } }, { position_embedding: { kind: 'learned' } },
+        { repeat: L, layers: [{ block: { attention: { n_head: H, projection: true, dropout: 0.2, causal: true, impl: 'batched' },
+          feed_forward: { mult: 4, activation: 'relu', projection: true, dropout: 0.2 }, residual: true, norm: 'pre' } }] },
+        { layer_norm: { eps: 1e-5, enabled: true } }, { lm_head: { bias: true, tie: false } },
+      ],
+    },
+    train: {
+      steps: warm + timed, batch_size: B, timing_warmup: warm, grad_clip: undefined,
+      optimizer: { adamw: { lr: 3e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01, decay: 'all' } },
+      schedule: { warmup_steps: 0, decay: 'none', min_lr: 0 },
+      eval: { interval: 1e9, iters: 1 },
+    },
+    output: { sample_chars: 0 },
+  };
+  const r = await trainRun(cfg, corpus);
+  if (r.status !== 'ok') throw new Error(`${size}: ${r.status} ${r.error}`);
+  console.log(JSON.stringify({
+    engine: `nanolab ${tf.getBackend()}`, size, params: r.params, steps: timed,
+    threads: process.env.NANOLAB_THREADS ?? 'default', ms_per_step_median: Number(r.msMedian.toFixed(3)),
+    tokens_per_s: Math.round(r.tokensPerS),
+  }));
+}

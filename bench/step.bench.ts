@@ -18,7 +18,7 @@ let text = '';
 for (let i = 0; text.length < 200_000; i++) text += chars[(i * 7919) % chars.length];
 const tokenizer = charTokenizer(text);
 const ids = tokenizer.encode(text);
-const corpus = { text, source: 'generated', tokenizer, train: ids.subarray(0, 180_000), val: ids.subarray(180_000) };
+const corpus = { text, source: 'generated', tokenizer, train: ids.subarray(0, 180_000), val: ids.subarray(180_000), sha256: '' };
 
 const { cpu } = await probeDevices();
 await activate(cpu.name);

@@ -83,7 +83,7 @@ test('sampling crops the context to block_size (positions beyond it are never in
   const m = tinyModel('batched');
   const text = 'abcdefghij\n';
   const tok = charTokenizer(text);
-  const corpus = { text, source: 'x', tokenizer: tok, train: tok.encode(text), val: tok.encode(text) };
+  const corpus = { text, source: 'x', tokenizer: tok, train: tok.encode(text), val: tok.encode(text), sha256: '' };
   // a forward pass longer than block_size is an error, so an uncropped sampler would throw
   assert.throws(() => m.forward(tf.tensor2d(new Int32Array(9), [1, 9], 'int32'), { training: false, seed: 1, nextCallId: () => 0 }));
   const s = generate(m, corpus, 8, 40, 3);

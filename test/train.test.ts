@@ -98,6 +98,20 @@ test('an interrupted run is recorded as interrupted with its partial metrics, ex
   assert.ok(row.val_loss !== '');
 });
 
+test('editing the corpus changes the run ids; moving it does not', async () => {
+  const file = experiment();
+  const dir = file.slice(0, file.lastIndexOf('/'));
+  const ids = async () => (await cli([file, '--dry-run', '--no-estimate'])).out.split('\n')[2].split(/\s+/)[1];
+  const before = await ids();
+  assert.match(before, /^[0-9a-f]{12}$/);
+  writeFileSync(join(dir, 'text.txt'), readFileSync(join(dir, 'text.txt'), 'utf8').replace('Speak', 'Shout'));
+  const edited = await ids();
+  assert.is.not(edited, before);
+  writeFileSync(join(dir, 'moved.txt'), readFileSync(join(dir, 'text.txt')));
+  writeFileSync(file, readFileSync(file, 'utf8').replace('path: text.txt', 'path: moved.txt'));
+  assert.is(await ids(), edited);
+});
+
 test('--dry-run prints the matrix and writes nothing', async () => {
   const out = join(tempDir(), 'out');
   const r = await cli([experiment('sweep: {grid: {n_head: [1, 2]}, seeds: [1, 2, 3]}'), '--out', out, '--dry-run']);

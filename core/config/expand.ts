@@ -81,8 +81,16 @@ function formatValue(v: unknown): string {
 }
 
 /** run_id: the first 12 hex digits of sha256 over the canonical JSON of what shapes the numbers. */
-export function runId(config: any): string {
+/**
+ * `dataSha256`: the corpus's content hash. With it, editing a data file in place gives new ids
+ * (its runs are trained again), and the same text under another path or name keeps them.
+ */
+export function runId(config: any, dataSha256?: string): string {
   const { name: _n, description: _d, output: _o, report: _r, on_error: _e, ...rest } = config;
+  if (dataSha256 && rest.data && typeof rest.data === 'object') {
+    const { path: _p, dataset: _ds, ...data } = rest.data;
+    rest.data = { ...data, sha256: dataSha256 };
+  }
   // checkpointing changes when state is saved, never the numbers
   if (rest.train && typeof rest.train === 'object' && 'checkpoint' in rest.train) {
     const { checkpoint: _c, ...train } = rest.train;

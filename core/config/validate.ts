@@ -225,7 +225,8 @@ export function validateExperiment(source: Source, raw: any, opts: LoadOptions =
     const before = issues.length;
     semanticChecks(run, cfg, corpora, opts, (path, code, message, key) => issues.push(where(cfg, path, key, code, message)));
     if (issues.length > before) continue;
-    run.id = runId(cfg);
+    const resolved = run.config;
+    run.id = runId(resolved, corpora.get(resolved.data, resolved.tokenizer).sha256);
     runs.push(run as ValidatedRun);
   }
   if (issues.length) fail();

@@ -1,5 +1,6 @@
 // The text a run trains on, its tokenizer, and the train/validation split (first part train,
 // the rest validation, no shuffling: as in the lecture).
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { invalidUtf8At } from '../config/source.ts';
@@ -62,7 +63,11 @@ export function makeTokenizer(t: TokenizerSpec, text: string): Tokenizer {
   return charTokenizer(text);
 }
 
-export interface Corpus { text: string; source: string; tokenizer: Tokenizer; train: Int32Array; val: Int32Array }
+export interface Corpus {
+  text: string; source: string; tokenizer: Tokenizer; train: Int32Array; val: Int32Array;
+  /** of the text: part of every run id */
+  sha256: string;
+}
 
 /** Loads each distinct corpus and tokenizer once per process: sweeps reuse them across runs. */
 export class CorpusCache {
@@ -83,7 +88,8 @@ export class CorpusCache {
       const tokenizer = makeTokenizer(tok, text);
       const ids = tokenizer.encode(text);
       const n = Math.floor(spec.train_fraction * ids.length); // int(0.9 * len(data)), as the reference
-      c = { text, source, tokenizer, train: ids.subarray(0, n), val: ids.subarray(n) };
+      const sha256 = createHash('sha256').update(text).digest('hex');
+      c = { text, source, tokenizer, train: ids.subarray(0, n), val: ids.subarray(n), sha256 };
       this.corpora.set(key, c);
     }
     return c;

@@ -14,30 +14,21 @@ import { PhiloxStream } from '../core/random/philox.ts';
 import { parseResultsCsv } from '../core/results/writer.ts';
 import { parseShard, shardDirName, shardRuns } from '../core/sweep/shard.ts';
 import { describeError } from '../core/train/train.ts';
-import { cli, tempDir } from './helpers.ts';
+import { cli, tempDir, tinyExperiment } from './helpers.ts';
 
-const TEXT = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40);
-
-function experiment(extra = '', opts: { train?: string; model?: string } = {}): string {
-  const dir = tempDir('nanolab-rel-');
-  writeFileSync(join(dir, 'text.txt'), TEXT);
-  const file = join(dir, 'exp.yaml');
-  writeFileSync(file, `name: rel
-data: {path: text.txt}
-model:
-  vars: {n_embd: 16, n_head: 2, block_size: 8, dropout: 0.1}
-  layers:
-${opts.model ?? `    - token_embedding: {dim: $n_embd}
+const TWO_BLOCKS = `    - token_embedding: {dim: $n_embd}
     - position_embedding: {}
     - repeat: 2
       layers:
         - block: {attention: {n_head: $n_head, dropout: $dropout}, feed_forward: {dropout: $dropout}}
     - layer_norm: {}
-    - lm_head: {}`}
-train: ${opts.train ?? '{steps: 40, batch_size: 8, optimizer: {adamw: {lr: 3.0e-3}}, eval: {interval: 10, iters: 4}, checkpoint: {every: 7}}'}
-output: {sample_chars: 20}
-${extra}`);
-  return file;
+    - lm_head: {}`;
+
+function experiment(extra = '', opts: { train?: string; model?: string } = {}): string {
+  return tinyExperiment({
+    name: 'rel', prefix: 'nanolab-rel-', extra, layers: opts.model ?? TWO_BLOCKS,
+    train: opts.train ?? '{steps: 40, batch_size: 8, optimizer: {adamw: {lr: 3.0e-3}}, eval: {interval: 10, iters: 4}, checkpoint: {every: 7}}',
+  });
 }
 
 /** A model that really diverges at lr 10: no normalisation anywhere, no clipping, no decay. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tempDir } from './helpers.ts';
+import { tempDir, tinyExperiment } from './helpers.ts';
 
 const ROOT = process.cwd();
 const KILLS = 20;
@@ -17,26 +17,12 @@ const LANES = 2;
 const SEED = Number(process.env.KILL_SEED ?? 20240917);
 const RUNS = 4;
 
-const TEXT = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40);
 function experiment(): string {
-  const dir = tempDir('nanolab-kill-');
-  writeFileSync(join(dir, 'text.txt'), TEXT);
-  const file = join(dir, 'exp.yaml');
-  writeFileSync(file, `name: kill
-data: {path: text.txt}
-model:
-  vars: {n_embd: 16, n_head: 2, block_size: 8, dropout: 0.1}
-  layers:
-    - token_embedding: {dim: $n_embd}
-    - position_embedding: {}
-    - block: {attention: {n_head: $n_head, dropout: $dropout}, feed_forward: {dropout: $dropout}}
-    - layer_norm: {}
-    - lm_head: {}
-train: {steps: 40, batch_size: 8, optimizer: {adamw: {lr: 3.0e-3}}, eval: {interval: 20, iters: 2}, checkpoint: {every: 7}}
-output: {sample_chars: 12}
-sweep: {seeds: [${Array.from({ length: RUNS }, (_, i) => i + 1).join(', ')}]}
-`);
-  return file;
+  return tinyExperiment({
+    name: 'kill', prefix: 'nanolab-kill-', sampleChars: 12,
+    train: '{steps: 40, batch_size: 8, optimizer: {adamw: {lr: 3.0e-3}}, eval: {interval: 20, iters: 2}, checkpoint: {every: 7}}',
+    extra: `sweep: {seeds: [${Array.from({ length: RUNS }, (_, i) => i + 1).join(', ')}]}\n`,
+  });
 }
 
 /** mulberry32: a small seeded generator, so the kill moments are the same on every run. */

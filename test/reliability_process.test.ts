@@ -8,29 +8,11 @@ import { parse } from 'csv-parse/sync';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import YAML from 'yaml';
-import { cli, tempDir } from './helpers.ts';
+import { cli, tempDir, tinyExperiment } from './helpers.ts';
 
 const ROOT = process.cwd();
-const TEXT = 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40);
-
 function experiment(train: string, sweep = ''): string {
-  const dir = tempDir('nanolab-proc-');
-  writeFileSync(join(dir, 'text.txt'), TEXT);
-  const file = join(dir, 'exp.yaml');
-  writeFileSync(file, `name: proc
-data: {path: text.txt}
-model:
-  vars: {n_embd: 16, n_head: 2, block_size: 8, dropout: 0.1}
-  layers:
-    - token_embedding: {dim: $n_embd}
-    - position_embedding: {}
-    - block: {attention: {n_head: $n_head, dropout: $dropout}, feed_forward: {dropout: $dropout}}
-    - layer_norm: {}
-    - lm_head: {}
-train: ${train}
-output: {sample_chars: 20}
-${sweep}`);
-  return file;
+  return tinyExperiment({ name: 'proc', prefix: 'nanolab-proc-', train, extra: sweep });
 }
 
 interface Proc { child: ChildProcess; out: () => string; err: () => string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> }

@@ -3,29 +3,21 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, tempDir } from './helpers.ts';
+import { cli, tempDir, tinyExperiment } from './helpers.ts';
 
 // A tiny transformer on Tiny-Shakespeare-like text that fits in a test: 2 layers, 16 wide.
 function experiment(extra = ''): string {
-  const dir = tempDir();
-  writeFileSync(join(dir, 'text.txt'), 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(40));
-  const file = join(dir, 'exp.yaml');
-  writeFileSync(file, `name: tiny-train
-data: {path: text.txt}
-model:
-  vars: {n_embd: 16, n_head: 2, block_size: 8, dropout: 0.1}
-  layers:
-    - token_embedding: {dim: $n_embd}
+  return tinyExperiment({
+    name: 'tiny-train', sampleChars: 30, extra,
+    layers: `    - token_embedding: {dim: $n_embd}
     - position_embedding: {}
     - repeat: 2
       layers:
         - block: {attention: {n_head: $n_head, dropout: $dropout}, feed_forward: {dropout: $dropout}}
     - layer_norm: {}
-    - lm_head: {}
-train: {steps: 60, batch_size: 8, optimizer: {adamw: {lr: 3.0e-3}}, eval: {interval: 20, iters: 4}}
-output: {sample_chars: 30}
-${extra}`);
-  return file;
+    - lm_head: {}`,
+    train: '{steps: 60, batch_size: 8, optimizer: {adamw: {lr: 3.0e-3}}, eval: {interval: 20, iters: 4}}',
+  });
 }
 
 const rows = (dir: string) => parse(readFileSync(join(dir, 'results.csv'), 'utf8'), { columns: true }) as Record<string, string>[];

@@ -1,0 +1,55 @@
+// 20 training steps of the small ladder model (blocks, residual, projection, layer norm,
+// dropout 0.2, AdamW) on the native backend give tfjs' JS backend's losses to 1e-4.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '../core/tf.ts';
+import { trainRun } from '../core/train/train.ts';
+import { charTokenizer } from '../core/tokenizers/char.ts';
+import { nativeAvailable } from '../native/test/tf_helpers.ts';
+import { TINY_TEXT } from './helpers.ts';
+
+const test = suite('native training');
+
+if (nativeAvailable(test, 'native training test')) {
+  const tokenizer = charTokenizer(TINY_TEXT);
+  const ids = tokenizer.encode(TINY_TEXT);
+  const corpus = { text: TINY_TEXT, source: 'test', tokenizer, train: ids.subarray(0, 2800), val: ids.subarray(2800), sha256: '' };
+  const cfg = {
+    seed: 1337,
+    model: {
+      init: 'pytorch', vars: { block_size: 8 },
+      layers: [
+        { token_embedding: { dim: 32 } }, { position_embedding: { kind: 'learned' } },
+        { repeat: 3, layers: [{ block: { attention: { n_head: 4, projection: true, dropout: 0.2, causal: true, impl: 'batched' },
+          feed_forward: { mult: 4, activation: 'relu', projection: true, dropout: 0.2 }, residual: true, norm: 'pre' } }] },
+        { layer_norm: { eps: 1e-5, enabled: true } }, { lm_head: { bias: true, tie: false } },
+      ],
+    },
+    train: {
+      steps: 20, batch_size: 32, timing_warmup: 0,
+      optimizer: { adamw: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01, decay: 'all' } },
+      schedule: { warmup_steps: 0, decay: 'none', min_lr: 0 }, eval: { interval: 1000, iters: 1 },
+    },
+    output: { sample_chars: 0 },
+  };
+  const losses = async (backend: string) => {
+    await tf.setBackend(backend);
+    const out: number[] = [];
+    const r = await trainRun(cfg, corpus, { onProgress: (p) => { out.push(p.loss); } });
+    assert.is(r.status, 'ok');
+    return out;
+  };
+
+  test('20 steps of the small ladder model: native losses equal the JS backend\'s to 1e-4', async () => {
+    const js = await losses('cpu');
+    const native = await losses('native'); // last, so later tests find the native backend active
+    assert.is(native.length, 20);
+    let maxDiff = 0;
+    for (let i = 0; i < 20; i++) maxDiff = Math.max(maxDiff, Math.abs(native[i] - js[i]));
+    console.log(`  max |loss difference| over 20 steps: ${maxDiff.toExponential(2)}`);
+    assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+    assert.ok(js[19] < js[0], 'the loss goes down');
+  });
+}
+
+test.run();

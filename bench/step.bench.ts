@@ -3,6 +3,7 @@
 // reports ms/step. One JSON line per size, like bench_step.py, so the two can be compared.
 //   npx tsx bench/step.bench.ts [small|medium|full ...]     NANOLAB_BACKEND=cpu for tfjs' JS backend
 import { activate, probeDevices } from '../core/backend.ts';
+import { gptLayers } from '../core/model/presets.ts';
 import { trainRun } from '../core/train/train.ts';
 import { charTokenizer } from '../core/tokenizers/char.ts';
 import * as tf from '../core/tf.ts';
@@ -29,12 +30,7 @@ for (const size of process.argv.slice(2).length ? process.argv.slice(2) : Object
     seed: 1337,
     model: {
       init: 'pytorch', vars: { block_size: T },
-      layers: [
-        { token_embedding: { dim: C } }, { position_embedding: { kind: 'learned' } },
-        { repeat: L, layers: [{ block: { attention: { n_head: H, projection: true, dropout: 0.2, causal: true, impl: 'batched' },
-          feed_forward: { mult: 4, activation: 'relu', projection: true, dropout: 0.2 }, residual: true, norm: 'pre' } }] },
-        { layer_norm: { eps: 1e-5, enabled: true } }, { lm_head: { bias: true, tie: false } },
-      ],
+      layers: gptLayers({ n_embd: C, n_head: H, n_layer: L, dropout: 0.2 }),
     },
     train: {
       steps: warm + timed, batch_size: B, timing_warmup: warm, grad_clip: undefined,

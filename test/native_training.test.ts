@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '../core/tf.ts';
+import { gptLayers } from '../core/model/presets.ts';
 import { trainRun } from '../core/train/train.ts';
 import { charTokenizer } from '../core/tokenizers/char.ts';
 import { nativeAvailable } from '../native/test/tf_helpers.ts';
@@ -18,12 +19,7 @@ if (nativeAvailable(test, 'native training test')) {
     seed: 1337,
     model: {
       init: 'pytorch', vars: { block_size: 8 },
-      layers: [
-        { token_embedding: { dim: 32 } }, { position_embedding: { kind: 'learned' } },
-        { repeat: 3, layers: [{ block: { attention: { n_head: 4, projection: true, dropout: 0.2, causal: true, impl: 'batched' },
-          feed_forward: { mult: 4, activation: 'relu', projection: true, dropout: 0.2 }, residual: true, norm: 'pre' } }] },
-        { layer_norm: { eps: 1e-5, enabled: true } }, { lm_head: { bias: true, tie: false } },
-      ],
+      layers: gptLayers({ n_embd: 32, n_head: 4, n_layer: 3, dropout: 0.2 }),
     },
     train: {
       steps: 20, batch_size: 32, timing_warmup: 0,

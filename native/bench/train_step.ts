@@ -2,22 +2,14 @@
 // layer norm + dropout) on 'cpu' and 'native', and lists the kernels one native step runs.
 // npx tsx native/bench/train_step.ts [n_embd] [block_size] [batch] [n_layer] [n_head] [steps]
 import * as tf from '../../core/tf.ts';
-import { buildModel } from '../../core/model/build.ts';
-import { adamw } from '../../core/ops/fused.ts';
-import { lossOf } from '../../core/train/train.ts';
+import { gptLayers } from '../../core/model/presets.ts';
+import { makeBenchStep } from './step.ts';
 import { loadNativeBackend } from '../index.ts';
 
 const [C, T, B, L, H, steps] = process.argv.slice(2).map(Number);
 const cfg = { C: C || 32, T: T || 8, B: B || 32, L: L || 3, H: H || 4, steps: steps || 30 };
 const V = 65;
-const layers = [
-  { token_embedding: { dim: cfg.C } },
-  { position_embedding: { kind: 'learned' } },
-  { repeat: cfg.L, layers: [{ block: { attention: { n_head: cfg.H, projection: true, dropout: 0.2, causal: true, impl: 'batched' },
-    feed_forward: { mult: 4, projection: true, dropout: 0.2, activation: process.env.ACT ?? 'relu' }, residual: true, norm: 'pre' } }] },
-  { layer_norm: { enabled: true } },
-  { lm_head: {} },
-];
+const layers = gptLayers({ n_embd: cfg.C, n_head: cfg.H, n_layer: cfg.L, dropout: 0.2, activation: (process.env.ACT ?? 'relu') as 'relu' | 'gelu' });
 console.log(loadNativeBackend());
 
 // PROFILE=cpu: per-kernel CPU time (robust on a loaded machine), by wrapping every kernel
@@ -42,25 +34,10 @@ if (process.env.PROFILE === 'cpu') {
 
 function run(backend: string, profile: boolean) {
   tf.setBackend(backend);
-  const model = buildModel(layers, { vocabSize: V, blockSize: cfg.T, init: 'pytorch', seed: 1, dry: false });
-  const vars = model.params.map((p) => p.v!);
-  const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  const v2 = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  const decay = model.params.map((p) => p.shape.length >= 2);
-  let callId = 0;
-  const fc = { training: true, seed: 1, nextCallId: () => ++callId };
-  const x = new Int32Array(cfg.B * cfg.T).map((_, i) => (i * 7) % V), y = x.map((v) => (v + 1) % V);
-  const step = (i: number) => {
-    const loss = tf.tidy(() => {
-      const xb = tf.tensor2d(x, [cfg.B, cfg.T], 'int32'), yb = tf.tensor2d(y, [cfg.B, cfg.T], 'int32');
-      const { value, grads } = tf.variableGrads(() => lossOf(model, xb, yb, fc), vars);
-      adamw(vars, vars.map((v) => grads[v.name]), m, v2, { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, step: i + 1 }, decay);
-      return value;
-    });
-    const l = loss.dataSync()[0];
-    loss.dispose();
-    return l;
-  };
+  const bench = makeBenchStep(layers, { B: cfg.B, T: cfg.T, V }, (_i, x, y) => {
+    for (let j = 0; j < x.length; j++) { x[j] = (j * 7) % V; y[j] = (x[j] + 1) % V; }
+  });
+  const step = (i: number) => bench.step(i);
   for (let i = 0; i < 3; i++) step(i);
   const times: number[] = [], cpus: number[] = [];
   let last = 0;
@@ -97,10 +74,10 @@ function run(backend: string, profile: boolean) {
       console.log(`kernels per step on ${backend}: ${p.kernels.length} calls`);
       if (process.env.SEQ) console.log(p.kernels.map((k) => k.name).join(" "));
       for (const [name, a] of rows) console.log(`  ${name.padEnd(34)} ${String(a.n).padStart(5)} calls ${a.ms.toFixed(2).padStart(9)} ms`);
-      model.dispose(); tf.dispose([...m, ...v2]);
+      bench.dispose();
     });
   }
-  model.dispose(); tf.dispose([...m, ...v2]);
+  bench.dispose();
   return Promise.resolve();
 }
 

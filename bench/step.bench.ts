@@ -1,7 +1,8 @@
 // Whole training steps (forward, backward, AdamW; dropout 0.2) at the three sizes of
 // ../shared/reference/bench_step.py, timed by nanolab's own trainer exactly as results.csv
 // reports ms/step. One JSON line per size, like bench_step.py, so the two can be compared.
-//   npx tsx bench/step.bench.ts [small|medium|full ...]     NANOLAB_BACKEND=cpu for tfjs' JS backend
+//   npx tsx bench/step.bench.ts [small|medium|full ...] [--precision bf16]     NANOLAB_BACKEND=cpu for tfjs' JS backend
+// (bf16: the matmuls on AMX-BF16 with fp32 accumulation, as `precision: bf16` in an experiment)
 import { activate, probeDevices } from '../core/backend.ts';
 import { gptLayers } from '../core/model/presets.ts';
 import { trainRun } from '../core/train/train.ts';
@@ -23,11 +24,14 @@ const corpus = { text, source: 'generated', tokenizer, train: ids.subarray(0, 18
 
 const { cpu } = await probeDevices();
 await activate(cpu.name);
-for (const size of process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SIZES)) {
+const args = process.argv.slice(2);
+const pi = args.indexOf('--precision');
+const precision = pi >= 0 ? args.splice(pi, 2)[1] : 'fp32';
+for (const size of args.length ? args : Object.keys(SIZES)) {
   const [B, T, C, H, L, timed] = SIZES[size];
   const warm = size === 'full' ? 2 : 5;
   const cfg = {
-    seed: 1337,
+    seed: 1337, precision,
     model: {
       init: 'pytorch', vars: { block_size: T },
       layers: gptLayers({ n_embd: C, n_head: H, n_layer: L, dropout: 0.2 }),
@@ -43,7 +47,7 @@ for (const size of process.argv.slice(2).length ? process.argv.slice(2) : Object
   const r = await trainRun(cfg, corpus);
   if (r.status !== 'ok') throw new Error(`${size}: ${r.status} ${r.error}`);
   console.log(JSON.stringify({
-    engine: `nanolab ${tf.getBackend()}`, size, params: r.params, steps: timed,
+    engine: `nanolab ${tf.getBackend()}`, size, dtype: precision, params: r.params, steps: timed,
     threads: process.env.NANOLAB_THREADS ?? 'default', ms_per_step_median: Number(r.msMedian.toFixed(3)),
     tokens_per_s: Math.round(r.tokensPerS),
   }));

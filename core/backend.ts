@@ -3,15 +3,19 @@
 // @tensorflow/tfjs-node-gpu when the user installed it; otherwise validation says so.
 // NANOLAB_BACKEND=cpu|native forces a CPU backend (benchmarks compare them).
 import * as tf from './tf.ts';
-import { loadNativeBackend } from '../native/index.ts';
+import { loadNativeBackend, setNativePrecision } from '../native/index.ts';
 
-export interface BackendChoice { name: string; notice?: string }
+export interface BackendChoice {
+  name: string; notice?: string;
+  /** precisions its matmuls can compute in (fp32 always) */
+  precisions: string[];
+}
 
 // A static import: a dynamic one can load a second copy of core/ops/registry.ts under test
 // runners, and the native fused ops would then register where the layers never look.
 // Importing is cheap and safe: the addon itself is only loaded by loadNativeBackend().
-let nativeStatus: { ok: boolean; reason?: string } | null = null;
-async function nativeReady(): Promise<{ ok: boolean; reason?: string }> {
+let nativeStatus: { ok: boolean; reason?: string; precisions?: string[] } | null = null;
+async function nativeReady(): Promise<{ ok: boolean; reason?: string; precisions?: string[] }> {
   nativeStatus ??= loadNativeBackend();
   return nativeStatus;
 }
@@ -33,25 +37,39 @@ async function gpuReady(): Promise<string | null> {
 export async function probeDevices(): Promise<{ cpu: BackendChoice; gpu: BackendChoice | null }> {
   const forced = process.env.NANOLAB_BACKEND;
   let cpu: BackendChoice;
-  if (forced === 'cpu') cpu = { name: 'cpu' };
+  if (forced === 'cpu') cpu = { name: 'cpu', precisions: ['fp32'] };
   else {
     const n = await nativeReady();
-    cpu = n.ok ? { name: 'native' }
-      : { name: 'cpu', notice: `nanolab: native CPU backend unavailable (${n.reason}); using tfjs' JS backend, which is much slower` };
+    cpu = n.ok ? { name: 'native', precisions: n.precisions ?? ['fp32'] }
+      : { name: 'cpu', precisions: ['fp32'], notice: `nanolab: native CPU backend unavailable (${n.reason}); using tfjs' JS backend, which is much slower` };
     if (forced === 'native' && !n.ok) throw new Error(`NANOLAB_BACKEND=native but the addon is unavailable: ${n.reason}`);
   }
   const g = await gpuReady();
-  return { cpu, gpu: g ? { name: g } : null };
+  return { cpu, gpu: g ? { name: g, precisions: ['fp32'] } : null };
 }
 
-export function deviceProblem(devices: { gpu: BackendChoice | null }) {
+export function deviceProblem(devices: { cpu: BackendChoice; gpu: BackendChoice | null }) {
   return (device: string, precision: string): { path: 'device' | 'precision'; message: string } | null => {
     if (device === 'gpu' && !devices.gpu) {
       return { path: 'device', message: "no GPU backend is available on this machine: nanolab's CUDA backend needs an NVIDIA GPU, and @tensorflow/tfjs-node-gpu is not installed" };
     }
-    if (device === 'cpu' && precision !== 'fp32') return { path: 'precision', message: `precision ${precision} is for GPUs; the CPU backends compute in fp32` };
-    return null;
+    const choice = device === 'gpu' ? devices.gpu! : devices.cpu;
+    if (choice.precisions.includes(precision)) return null;
+    if (device === 'cpu' && precision === 'tf32') {
+      return { path: 'precision', message: 'tf32 is an NVIDIA tensor-core format; on the CPU use fp32, or bf16 where the CPU has AMX' };
+    }
+    if (device === 'cpu' && precision === 'bf16') {
+      return { path: 'precision', message: `bf16 on the CPU needs the native backend on a CPU with AMX-BF16 (Intel Sapphire Rapids or later); here the ${choice.name} backend computes in ${choice.precisions.join(', ')}` };
+    }
+    return { path: 'precision', message: `the ${choice.name} backend computes in ${choice.precisions.join(', ')}, not ${precision}` };
   };
+}
+
+/** Sets the active backend's matmul precision for the runs that follow (training sets it per run). */
+export function applyPrecision(precision: string): void {
+  const name = tf.getBackend();
+  const ok = name === 'native' ? setNativePrecision(precision) : precision === 'fp32';
+  if (!ok) throw new Error(`precision ${precision} is not available on the ${name} backend here`);
 }
 
 export async function activate(name: string): Promise<void> {

@@ -252,7 +252,7 @@ function toRow(exp: Experiment, r: ValidatedRun, backend: string, t: TrainResult
   const row: Row = { run_id: r.id, experiment: exp.name, run: r.name, rung: r.rung };
   for (const a of exp.axisNames) row[a] = typeof r.axes[a] === 'object' ? JSON.stringify(r.axes[a]) : (r.axes[a] as string | number);
   Object.assign(row, {
-    seed: r.seed, device: r.device, backend, params: t.params, steps: t.steps,
+    seed: r.seed, device: r.device, backend, precision: r.config.precision ?? 'fp32', params: t.params, steps: t.steps,
     train_loss: fmt(t.trainLoss, 4), val_loss: fmt(t.valLoss, 4), best_val_loss: fmt(t.bestValLoss, 4),
     ms_per_step_median: fmt(t.msMedian, 3), ms_per_step_p95: fmt(t.msP95, 3), tokens_per_s: fmt(t.tokensPerS, 0),
     train_s: t.trainS.toFixed(2), eval_s: t.evalS.toFixed(2), wall_s: t.wallS.toFixed(2), status: t.status, error: t.error,

@@ -10,6 +10,7 @@
         "src/gemm.cc",
         "src/gemm_avx2.cc",
         "src/gemm_avx512.cc",
+        "src/gemm_amx.cc",
         "src/threadpool.cc",
         "<!@(node -p \"require('fs').readdirSync('kernels').filter(f => f.endsWith('.cc')).map(f => 'kernels/' + f).join(' ')\")"
       ],

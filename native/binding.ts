@@ -28,8 +28,11 @@ export interface NativeBinding {
   version: string;
   /** shared dims buffer (1024 int32) read by the kernels that take a rank */
   dims: Int32Array;
-  info(): { gemmKernel: string; threads: number; isa: string };
+  /** bf16: whether matmuls can run in bf16 here (AMX-BF16); precision: the current setting */
+  info(): { gemmKernel: string; threads: number; isa: string; bf16: boolean; precision: 'fp32' | 'bf16' };
   setThreads(n: number): void;
+  /** Matmul precision of every GEMM (native/src/gemm.h); false, and nothing changed, if unavailable. */
+  setPrecision(precision: 'fp32' | 'bf16'): boolean;
 
   unary(op: UnaryOp, x: Values, out: Values, alpha: number): void;
   /** dims: out shape, a strides, b strides (0 on broadcast dims) */

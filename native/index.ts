@@ -8,9 +8,20 @@ import { nativeFusedAll } from './fused.ts';
 import { setBinding } from './kernels/util.ts';
 import { registerAllKernels } from './register_all_kernels.ts';
 
-export interface NativeStatus { ok: boolean; reason?: string; version?: string; gemmKernel?: string; threads?: number }
+export interface NativeStatus {
+  ok: boolean; reason?: string; version?: string; gemmKernel?: string; threads?: number;
+  /** precisions the matmuls can run in here: fp32 always, bf16 on CPUs with AMX-BF16 */
+  precisions?: string[];
+}
 
 let status: NativeStatus | null = null;
+let loaded: ReturnType<typeof loadBinding> | null = null;
+
+/** Sets the matmul precision of the native backend (fp32 or bf16); false if it cannot. */
+export function setNativePrecision(precision: string): boolean {
+  if (!loaded || (precision !== 'fp32' && precision !== 'bf16')) return precision === 'fp32';
+  return loaded.setPrecision(precision);
+}
 
 /** Loads the addon, registers the tfjs backend 'native' (not made active) and the fused ops
  * under 'native'. Idempotent. Never throws: ok is false, with a reason, when the addon is missing
@@ -25,7 +36,11 @@ export function loadNativeBackend(): NativeStatus {
     if (!tf.findBackendFactory('native')) tf.registerBackend('native', () => new NativeBackend(), 0);
     registerFusedImpls('native', nativeFusedAll);
     const info = binding.info();
-    status = { ok: true, version: binding.version, gemmKernel: info.gemmKernel, threads: info.threads };
+    status = {
+      ok: true, version: binding.version, gemmKernel: info.gemmKernel, threads: info.threads,
+      precisions: info.bf16 ? ['fp32', 'bf16'] : ['fp32'],
+    };
+    loaded = binding;
   } catch (e) {
     status = { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }

@@ -25,7 +25,7 @@ const params = (numRuns: number, ms: number) => ({ seed: SEED, numRuns: RUNS || 
 const dir = tempDir('nanolab-fuzz-');
 writeFileSync(join(dir, 'text.txt'), 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(8));
 const FILE = join(dir, 'fuzz.yaml');
-const check = { checkDevice: deviceProblem({ gpu: null }) };
+const check = { checkDevice: deviceProblem({ cpu: { name: 'native', precisions: ['fp32'] }, gpu: null }) };
 
 const VALID = `name: tiny
 data: {path: text.txt}

@@ -5,6 +5,7 @@
 import * as tf from '../tf.ts';
 import type { Corpus } from '../data/corpus.ts';
 import { buildModel, type Model } from '../model/build.ts';
+import { applyPrecision } from '../backend.ts';
 import { adamw, softmaxCrossEntropy } from '../ops/fused.ts';
 import { PhiloxStream, Streams } from '../random/philox.ts';
 import { sampleBatch } from './batches.ts';
@@ -78,6 +79,16 @@ export function describeError(e: unknown): { message: string; unexpected: boolea
 }
 
 export async function trainRun(cfg: any, corpus: Corpus, hooks: TrainHooks = {}): Promise<TrainResult> {
+  // precision (bf16 matmuls on a native CPU with AMX) holds for this run only
+  applyPrecision(cfg.precision ?? 'fp32');
+  try {
+    return await trainRunAt(cfg, corpus, hooks);
+  } finally {
+    applyPrecision('fp32');
+  }
+}
+
+async function trainRunAt(cfg: any, corpus: Corpus, hooks: TrainHooks): Promise<TrainResult> {
   const t0 = performance.now();
   const B: number = cfg.train.batch_size, T: number = cfg.model.vars.block_size, steps: number = cfg.train.steps;
   const seed: number = cfg.seed;

@@ -4,13 +4,15 @@
 import * as tf from '../../core/tf.ts';
 import { gptLayers } from '../../core/model/presets.ts';
 import { makeBenchStep } from './step.ts';
-import { loadNativeBackend } from '../index.ts';
+import { loadNativeBackend, setNativePrecision } from '../index.ts';
 
 const [C, T, B, L, H, steps] = process.argv.slice(2).map(Number);
 const cfg = { C: C || 32, T: T || 8, B: B || 32, L: L || 3, H: H || 4, steps: steps || 30 };
 const V = 65;
 const layers = gptLayers({ n_embd: cfg.C, n_head: cfg.H, n_layer: cfg.L, dropout: 0.2, activation: (process.env.ACT ?? 'relu') as 'relu' | 'gelu' });
 console.log(loadNativeBackend());
+// NANOLAB_PRECISION=bf16: matmuls in bf16 (AMX), as `precision: bf16`
+if (process.env.NANOLAB_PRECISION && !setNativePrecision(process.env.NANOLAB_PRECISION)) throw new Error('precision unavailable');
 
 // PROFILE=cpu: per-kernel CPU time (robust on a loaded machine), by wrapping every kernel
 const cpuProfile = new Map<string, { n: number; ms: number }>();

@@ -14,6 +14,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("gemmKernel", nanolab::gemm_kernel_name());
   o.Set("threads", nanolab::get_num_threads());
+  o.Set("bf16", nanolab::gemm_bf16_available());
+  o.Set("precision", nanolab::gemm_precision());
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
   o.Set("isa", __builtin_cpu_supports("avx512f") ? "avx512" : __builtin_cpu_supports("avx2") ? "avx2" : "baseline");
@@ -28,6 +30,12 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setPrecision('fp32' | 'bf16'): false (nothing changed) when bf16 cannot run on this CPU
+Napi::Value SetPrecision(const Napi::CallbackInfo& info) {
+  const std::string p = info[0].As<Napi::String>().Utf8Value();
+  return Napi::Boolean::New(info.Env(), nanolab::set_gemm_precision(p.c_str()));
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -39,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", NANOLAB_NATIVE_VERSION);
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));
   init_unary(env, exports);
   init_binary(env, exports);
   init_cast(env, exports);

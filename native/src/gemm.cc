@@ -275,6 +275,12 @@ bool use_direct(const Config& cfg, int N, int K) {
   return K <= cfg.direct_max_k && (long long)K * N <= cfg.direct_max_kn;
 }
 
+// precision: bf16 (set_gemm_precision). The tile unit works on 32x32 blocks of C and 32-deep
+// K steps: below about one block's worth of work the padding and packing cost more than the
+// fp32 kernel, so those stay fp32 (a fixed rule of the shape: results stay deterministic).
+std::atomic<bool> g_bf16{false};
+bool use_bf16(int M, int N, int K) { return M >= 16 && N >= 16 && K >= 32 && (double)M * N * K >= 32768.0 * 8; }
+
 // Runs fn(ctx, t, tid) for t in [0, n): on the pool when there is one and it is free,
 // otherwise inline on this thread.
 void parallel_for(ThreadPool* tp, int n, ThreadPool::TaskFn fn, void* ctx) {
@@ -518,6 +524,12 @@ void gemm_batched_impl(int batch, const Problem& g0, long long sA, long long sB,
   const int nthreads = num_threads();
   // Small problems stay on the calling thread: waking workers costs microseconds.
   ThreadPool* tp = (nthreads > 1 && flops >= cfg.par_min_flops && !ThreadPool::in_worker()) ? pool() : nullptr;
+  if (g_bf16.load(std::memory_order_relaxed) && use_bf16(g0.M, g0.N, g0.K)) {
+    for (int b = 0; b < batch; ++b)
+      gemm_detail::amx_gemm(g0.ta, g0.tb, g0.M, g0.N, g0.K, g0.alpha, g0.A + b * sA, g0.lda, g0.B + b * sB, g0.ldb,
+                            g0.beta, g0.C + b * sC, g0.ldc, tp, nthreads);
+    return;
+  }
   Batch bt{&cfg, g0, sA, sB, sC};
   if (tp && batch >= nthreads && sC != 0) {  // items write disjoint C: one task each
     parallel_for(tp, batch, item_task, &bt);
@@ -557,5 +569,15 @@ void set_num_threads(int n) {
 int get_num_threads() { return num_threads(); }
 
 const char* gemm_kernel_name() { return config().isa->name; }
+
+bool gemm_bf16_available() { return gemm_detail::amx_usable(); }
+
+bool set_gemm_precision(const char* precision) {
+  if (!std::strcmp(precision, "fp32")) { g_bf16.store(false); return true; }
+  if (!std::strcmp(precision, "bf16") && gemm_detail::amx_usable()) { g_bf16.store(true); return true; }
+  return false;
+}
+
+const char* gemm_precision() { return g_bf16.load() ? "bf16" : "fp32"; }
 
 }  // namespace nanolab

@@ -27,6 +27,14 @@ int get_num_threads();
 // restricts the choice (never beyond what the CPU supports); useful for testing the fallbacks.
 const char* gemm_kernel_name();
 
+// Matmul precision. "fp32" (default): everything above is exact fp32 FMA. "bf16": GEMMs big
+// enough to pay for it (see gemm.cc use_bf16) round A and B to bf16 and multiply them on the AMX
+// tile unit with fp32 accumulation and fp32 C (gemm_amx.cc); smaller ones stay fp32. Returns
+// false and changes nothing when the CPU or OS cannot do it (gemm_bf16_available()).
+bool set_gemm_precision(const char* precision);
+const char* gemm_precision();
+bool gemm_bf16_available();
+
 }  // namespace nanolab
 
 #ifdef NANOLAB_GEMM_INTERNAL
@@ -67,6 +75,16 @@ struct Isa {
 
 const Isa* isa_avx512();  // nullptr when not built for x86-64
 const Isa* isa_avx2();
+}  // namespace gemm_detail
+
+class ThreadPool;
+
+namespace gemm_detail {
+// gemm_amx.cc: whether AMX-BF16 can run here (asks Linux for the tile state once), and one
+// bf16 GEMM with fp32 accumulation, rows of C split over tp's threads (tp may be null).
+bool amx_usable();
+void amx_gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, long long lda,
+              const float* B, long long ldb, float beta, float* C, long long ldc, ThreadPool* tp, int nthreads);
 
 }  // namespace gemm_detail
 }  // namespace nanolab

@@ -7,21 +7,20 @@
 //            dS = PM * dPM - P * D_i (= P * (dPM * M - D_i)), dQ = scale dS K, dK += scale dS^T Q
 // The dropout mask of element (b, h, i, j) is element ((b H + h) T + i) T + j of the
 // core/random/philox.ts mask of this call, as the composite's dropout on (B, H, T, T) weights.
+#include "attention.h"
+
 #include "../src/gemm.h"
 #include "common.h"
-#include "philox.h"
+#include "dropout.h"
 #include "vmath.h"
 
 namespace nl {
-
-void dropout_mask(float* out, uint64_t begin, size_t n, const DropoutKey& key);
-
 namespace {
 
-constexpr int64_t kBlock = 64;           // query rows per block (long sequences)
+constexpr int64_t kBlock = kAttentionBlock;  // query rows per block (long sequences)
 constexpr int64_t kChunkFloats = 1 << 15;  // scores of a chunk of heads (short sequences): 128 KB, in L2
 
-struct Dims { int64_t BH, T, D; float scale; bool drop; DropoutKey key; };
+using Dims = AttentionDims;
 
 // Causal softmax of rows [i0, i0 + rows) of one head, in place in S (rows x ncol); columns past
 // the diagonal become 0. With dropout, PM gets P * mask (PM may be S itself in the forward pass).
@@ -45,7 +44,7 @@ NL_CLONES void causal_softmax(float* S, float* PM, float* mask, int64_t i0, int6
   }
 }
 
-void attention_forward(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+void attention_forward_long(float* out, const float* q, const float* k, const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   std::vector<float> S(static_cast<size_t>(kBlock * T)), mask(d.drop ? static_cast<size_t>(T) : 0);
   for (int64_t bh = 0; bh < d.BH; bh++) {
@@ -77,7 +76,7 @@ NL_CLONES void scores_grad(float* dS, const float* P, const float* PM, int64_t i
 }
 
 // Long sequences. dk, dv must be zero-filled (they accumulate over blocks).
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+void attention_backward_long(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   const size_t blk = static_cast<size_t>(kBlock * T);
@@ -142,38 +141,46 @@ void attention_backward_short(float* dq, float* dk, float* dv, const float* dout
 }
 
 Dims dims_from(const Napi::CallbackInfo& info, size_t at) {
-  Dims d;
-  d.BH = inum(info, at); d.T = inum(info, at + 1); d.D = inum(info, at + 2);
-  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d.D)));
-  d.key.rate = num(info, at + 3);
-  d.key.k0 = u32(info, at + 4); d.key.k1 = u32(info, at + 5); d.key.c2 = u32(info, at + 6); d.key.c3 = u32(info, at + 7);
-  d.key.scale = static_cast<float>(1.0 / (1.0 - d.key.rate));
-  d.key.threshold = dropout_threshold(d.key.rate);
-  d.drop = d.key.rate > 0;
-  return d;
+  return attention_dims(inum(info, at), inum(info, at + 1), inum(info, at + 2),
+                        dropout_key(num(info, at + 3), u32(info, at + 4), u32(info, at + 5), u32(info, at + 6), u32(info, at + 7)));
 }
 
 // attentionForward(out, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  const Dims d = dims_from(info, 4);
-  if (d.BH * d.T * d.D == 0) return info.Env().Undefined();
-  if (d.T <= kBlock) attention_forward_short(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
-  else attention_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
+  attention_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), dims_from(info, 4));
   return info.Env().Undefined();
 }
 
 // attentionBackward(dq, dk, dv, dout, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  const Dims d = dims_from(info, 7);
-  if (d.BH * d.T * d.D == 0) return info.Env().Undefined();
-  if (d.T <= kBlock)
-    attention_backward_short(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6), d);
-  else
-    attention_backward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6), d);
+  attention_backward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6),
+                     dims_from(info, 7));
   return info.Env().Undefined();
 }
 
 }  // namespace
+
+AttentionDims attention_dims(int64_t BH, int64_t T, int64_t D, const DropoutKey& key) {
+  AttentionDims d;
+  d.BH = BH; d.T = T; d.D = D;
+  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+  d.key = key;
+  d.drop = key.rate > 0;
+  return d;
+}
+
+void attention_forward(float* out, const float* q, const float* k, const float* v, const AttentionDims& d) {
+  if (d.BH * d.T * d.D == 0) return;
+  if (d.T <= kBlock) attention_forward_short(out, q, k, v, d);
+  else attention_forward_long(out, q, k, v, d);
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const AttentionDims& d) {
+  if (d.BH * d.T * d.D == 0) return;
+  if (d.T <= kBlock) attention_backward_short(dq, dk, dv, dout, q, k, v, d);
+  else attention_backward_long(dq, dk, dv, dout, q, k, v, d);
+}
 
 void init_attention(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionForward", Napi::Function::New(env, Forward));

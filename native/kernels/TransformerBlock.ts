@@ -56,19 +56,28 @@ export const transformerBlockGradConfig = config(TransformerBlockGrad, (args) =>
   return grads.map((g, i) => backend.makeTensorInfo(gradShapes[i], 'float32', g));
 });
 
-// One backward call makes all twelve gradients; the unused ones are disposed with tf.grads'
-// scope (the scheme of tf.customGrad). Only y is differentiable: the other outputs are internal.
+/** The saved tensors of a forward call, in this order: x, the savedParams, then the forward's
+ * outputs other than y (qkv, atty, y1, h). */
+export const blockSavedParams = savedParams;
+
+/** All twelve gradients (x, then the parameters in blockParamNames' order) from one backward call. */
+export function transformerBlockGrads(dy: Tensor, saved: Tensor[], attrs: NamedAttrMap): Tensor[] {
+  const [x, ...rest] = saved;
+  const params = rest.slice(0, savedParams.length), [qkv, atty, y1, h] = rest.slice(savedParams.length);
+  const inputs: tf.NamedTensorMap = { dy, qkv, atty, y1, h, x };
+  savedParams.forEach((k, i) => { inputs[k] = params[i]; });
+  return tf.engine().runKernel(TransformerBlockGrad, inputs, attrs) as Tensor[];
+}
+
+// The kernel's own gradient, for direct runKernel callers. The unused gradients are disposed with
+// tf.grads' scope (the scheme of tf.customGrad). Only y is differentiable: the other outputs are
+// internal. (native/fused.ts goes through tf.customGrad instead, see there.)
 export const transformerBlockGradient: GradConfig = {
   kernelName: TransformerBlock,
   inputsToSave: ['x', ...savedParams],
   outputsToSave: [false, true, true, true, true],
   gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs?: NamedAttrMap) => {
-    const dy = Array.isArray(dys) ? dys[0] : dys;
-    const [x, ...rest] = saved;
-    const params = rest.slice(0, savedParams.length), [qkv, atty, y1, h] = rest.slice(savedParams.length);
-    const inputs: tf.NamedTensorMap = { dy, qkv, atty, y1, h, x };
-    savedParams.forEach((k, i) => { inputs[k] = params[i]; });
-    const g = tf.engine().runKernel(TransformerBlockGrad, inputs, attrs) as Tensor[];
+    const g = transformerBlockGrads(Array.isArray(dys) ? dys[0] : dys, saved, attrs ?? {});
     const out: Record<string, () => Tensor> = { x: () => g[0] };
     blockParamNames.forEach((k, i) => { out[k] = () => g[i + 1]; });
     return out;

@@ -44,6 +44,31 @@ NL_CLONES void causal_softmax(float* S, float* PM, float* mask, int64_t i0, int6
   }
 }
 
+// Short sequences: causal softmax of whole heads (rows = heads * T rows of T scores, contiguous),
+// with PM = P * mask from one mask call for all of them. Same numbers as causal_softmax, but the
+// exp, the dropout and the zeroing run over the whole chunk at once instead of row by row (rows
+// of a few elements leave the row loops scalar).
+NL_CLONES void causal_softmax_heads(float* S, float* PM, float* mask, int64_t rows, uint64_t first, const Dims& d) {
+  const int64_t T = d.T;
+  const size_t total = static_cast<size_t>(rows * T);
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t n = r % T + 1;
+    float* s = S + r * T;
+    const float mx = max16(s, static_cast<size_t>(n));
+    for (int64_t j = 0; j < T; j++) s[j] = j < n ? s[j] - mx : -kInfF;  // exp gives 0 past the diagonal
+  }
+  for (size_t i = 0; i < total; i++) S[i] = exp_f(S[i]);
+  for (int64_t r = 0; r < rows; r++) {
+    float* s = S + r * T;
+    const float sum = static_cast<float>(sum8(s, static_cast<size_t>(r % T + 1)));
+    for (int64_t j = 0; j < T; j++) s[j] = s[j] / sum;
+  }
+  if (d.drop) {
+    dropout_mask(mask, first, total, d.key);
+    for (size_t i = 0; i < total; i++) PM[i] = S[i] * mask[i];
+  }
+}
+
 void attention_forward_long(float* out, const float* q, const float* k, const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   std::vector<float> S(static_cast<size_t>(kBlock * T)), mask(d.drop ? static_cast<size_t>(T) : 0);
@@ -109,13 +134,12 @@ int64_t heads_per_chunk(const Dims& d) {
 
 void attention_forward_short(float* out, const float* q, const float* k, const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
-  std::vector<float> S(static_cast<size_t>(G * TT)), mask(d.drop ? static_cast<size_t>(T) : 0);
+  std::vector<float> S(static_cast<size_t>(G * TT)), mask(d.drop ? static_cast<size_t>(G * TT) : 0);
   for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
     const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
     const int64_t o = h0 * TD;
     nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, S.data(), T, TT);
-    for (int j = 0; j < g; j++)
-      causal_softmax(S.data() + j * TT, S.data() + j * TT, mask.data(), 0, T, T, static_cast<uint64_t>(h0 + j) * TT, d);
+    causal_softmax_heads(S.data(), S.data(), mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
     nanolab::sgemm_batched(g, false, false, T, D, T, 1.0f, S.data(), T, TT, v + o, D, TD, 0.0f, out + o, D, TD);
   }
 }
@@ -124,14 +148,13 @@ void attention_backward_short(float* dq, float* dk, float* dv, const float* dout
                               const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
   const size_t n = static_cast<size_t>(G * TT);
-  std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? static_cast<size_t>(T) : 0);
+  std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? n : 0);
   float* PM = d.drop ? PMbuf.data() : P.data();
   for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
     const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
     const int64_t o = h0 * TD;
     nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, P.data(), T, TT);
-    for (int j = 0; j < g; j++)
-      causal_softmax(P.data() + j * TT, PM + j * TT, mask.data(), 0, T, T, static_cast<uint64_t>(h0 + j) * TT, d);
+    causal_softmax_heads(P.data(), PM, mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
     nanolab::sgemm_batched(g, true, false, T, D, T, 1.0f, PM, T, TT, dout + o, D, TD, 0.0f, dv + o, D, TD);
     nanolab::sgemm_batched(g, false, true, T, T, D, 1.0f, dout + o, D, TD, v + o, D, TD, 0.0f, dS.data(), T, TT);
     for (int j = 0; j < g; j++) scores_grad(dS.data() + j * TT, P.data() + j * TT, PM + j * TT, 0, T, T, d.drop);

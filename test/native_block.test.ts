@@ -8,6 +8,7 @@ import * as tf from '../core/tf.ts';
 import { getLayer, type BuildContext, type Param } from '../layers/index.ts';
 import { registerFusedImpls, type FusedImpls } from '../core/ops/registry.ts';
 import { nativeFusedAll } from '../native/fused.ts';
+import { blockParamNames, TransformerBlock } from '../native/kernels/TransformerBlock.ts';
 import { close, nativeAvailable, normal, rng } from '../native/test/tf_helpers.ts';
 
 const test = suite('native fused transformer block');
@@ -163,6 +164,29 @@ if (nativeAvailable(test, 'native block tests')) {
     assert.equal(Array.from(a.y).map((v, i) => close(v, b.y[i], 1e-5)).every(Boolean), true);
     const noDrop = run('native', true, { ...c, dropout: 0 });
     assert.ok(a.y.some((v, i) => Math.abs(v - noDrop.y[i]) > 1e-3), 'dropout changes y');
+  });
+
+  test('the kernel\'s registered gradient (direct runKernel) equals the customGrad path of core/ops', () => {
+    tf.setBackend('native');
+    const B = 2, T = 6, C = 12, H = 3, F = 24, r = rng(11);
+    const shapes: Record<string, number[]> = {
+      ln1g: [C], ln1b: [C], wqkv: [C, 3 * C], wproj: [C, C], bproj: [C], ln2g: [C], ln2b: [C], wfc: [C, F], bfc: [F],
+      wfp: [F, C], bfp: [C],
+    };
+    const vals = blockParamNames.map((k) => normal(r, shapes[k].reduce((a, b) => a * b, 1), 0.3));
+    const x = normal(r, B * T * C), dy = normal(r, B * T * C);
+    const opts = { nHead: H, activation: 'gelu' as const, eps: 1e-5, attnDropout: 0.2, projDropout: 0.2, ffDropout: 0.2,
+      seed: 9, attnCallId: 4, projCallId: 5, ffCallId: 6 };
+    const attrs = { nHead: H, gelu: true, eps: 1e-5, seedLo: 9, seedHi: 0, attnRate: 0.2, attnCallLo: 4, attnCallHi: 0,
+      projRate: 0.2, projCallLo: 5, projCallHi: 0, ffRate: 0.2, ffCallLo: 6, ffCallHi: 0 };
+    const grads = (f: (xx: tf.Tensor, ...ps: tf.Tensor[]) => tf.Tensor) => tf.tidy(() =>
+      tf.grads(f)([tf.tensor(x, [B, T, C]), ...vals.map((v, i) => tf.tensor(v, shapes[blockParamNames[i]]))],
+        tf.tensor(dy, [B, T, C])).map((g) => Array.from(g.dataSync())));
+    const named = (ps: tf.Tensor[]) => Object.fromEntries(blockParamNames.map((k, i) => [k, ps[i]]));
+    const viaCustomGrad = grads((xx, ...ps) => nativeFusedAll.transformerBlock!(xx, named(ps) as never, opts));
+    const viaKernel = grads((xx, ...ps) => (tf.engine().runKernel(TransformerBlock, { x: xx, ...named(ps) }, attrs) as tf.Tensor[])[0]);
+    assert.is(viaKernel.length, 12);
+    assert.equal(viaKernel, viaCustomGrad);
   });
 
   test('other block shapes keep the composite (no fused call)', () => {

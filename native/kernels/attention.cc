@@ -100,6 +100,20 @@ NL_CLONES void scores_grad(float* dS, const float* P, const float* PM, int64_t i
   }
 }
 
+// Short sequences: scores_grad over whole heads (rows = heads * T rows of T), the row sums first,
+// then the element-wise part over full rows (0 past the diagonal, where P and PM are 0).
+NL_CLONES void scores_grad_heads(float* dS, const float* P, const float* PM, float* Di, int64_t rows, int64_t T, bool drop) {
+  for (int64_t r = 0; r < rows; r++) Di[r] = static_cast<float>(dot8(dS + r * T, PM + r * T, static_cast<size_t>(r % T + 1)));
+  for (int64_t r = 0; r < rows; r++) {
+    float* ds = dS + r * T;
+    const float* p = P + r * T;
+    const float* pm = PM + r * T;
+    const float di = Di[r];
+    if (drop) for (int64_t j = 0; j < T; j++) ds[j] = pm[j] * ds[j] - p[j] * di;
+    else for (int64_t j = 0; j < T; j++) ds[j] = p[j] * (ds[j] - di);
+  }
+}
+
 // Long sequences. dk, dv must be zero-filled (they accumulate over blocks).
 void attention_backward_long(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const Dims& d) {
@@ -148,7 +162,7 @@ void attention_backward_short(float* dq, float* dk, float* dv, const float* dout
                               const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
   const size_t n = static_cast<size_t>(G * TT);
-  std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? n : 0);
+  std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? n : 0), Di(static_cast<size_t>(G * T));
   float* PM = d.drop ? PMbuf.data() : P.data();
   for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
     const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
@@ -157,7 +171,7 @@ void attention_backward_short(float* dq, float* dk, float* dv, const float* dout
     causal_softmax_heads(P.data(), PM, mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
     nanolab::sgemm_batched(g, true, false, T, D, T, 1.0f, PM, T, TT, dout + o, D, TD, 0.0f, dv + o, D, TD);
     nanolab::sgemm_batched(g, false, true, T, T, D, 1.0f, dout + o, D, TD, v + o, D, TD, 0.0f, dS.data(), T, TT);
-    for (int j = 0; j < g; j++) scores_grad(dS.data() + j * TT, P.data() + j * TT, PM + j * TT, 0, T, T, d.drop);
+    scores_grad_heads(dS.data(), P.data(), PM, Di.data(), g * T, T, d.drop);
     nanolab::sgemm_batched(g, false, false, T, D, T, d.scale, dS.data(), T, TT, k + o, D, TD, 0.0f, dq + o, D, TD);
     nanolab::sgemm_batched(g, true, false, T, D, T, d.scale, dS.data(), T, TT, q + o, D, TD, 0.0f, dk + o, D, TD);
   }

@@ -92,7 +92,7 @@ NL_CLONES void relu_backward(float* dinp, const float* dout, const float* inp, s
 }
 
 // Column sums of (N, C) in double, rows in order (reduce.cc's column Sum, the composite's bias gradient).
-void col_sum(float* out, const float* x, int64_t N, int64_t C) {
+NL_CLONES void col_sum(float* out, const float* x, int64_t N, int64_t C) {
   std::vector<double> acc(static_cast<size_t>(C), 0.0);
   for (int64_t r = 0; r < N; r++)
     for (int64_t c = 0; c < C; c++) acc[c] += x[r * C + c];

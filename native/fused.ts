@@ -84,7 +84,7 @@ export const nativeFused: FusedImpls = {
       const inputs: tf.NamedTensorMap = { x: xx };
       blockParamNames.forEach((k, i) => { inputs[k] = ps[i]; });
       const [y, ...acts] = tf.engine().runKernel(TransformerBlock, inputs, attrs) as tf.Tensor[];
-      save([xx, ...blockSavedParams.map((k) => inputs[k]), ...acts]); // the rest of acts: disposed by customGrad's tidy
+      save([xx, ...blockSavedParams.map((k) => inputs[k]), ...acts]); // kept clones; customGrad's tidy drops acts
       return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => transformerBlockGrads(dy, saved, attrs) };
     })(x, ...params);
   },

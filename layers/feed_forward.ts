@@ -2,7 +2,7 @@ import * as tf from '../core/tf.ts';
 import { dropout, gelu } from '../core/ops/fused.ts';
 import { rateSchema } from './dropout.ts';
 import { defineLayer, LayerError, type BuildContext, type Forward } from './registry.ts';
-import { makeLinear } from './linear.ts';
+import { makeLinear, type Linear } from './linear.ts';
 
 export interface FeedForwardParams { mult: number; activation: 'relu' | 'gelu'; projection: boolean; dropout: number }
 
@@ -17,7 +17,10 @@ export const feedForwardSchema = {
 };
 
 
-export function buildFeedForward(p: FeedForwardParams, ctx: BuildContext): Forward {
+/** The feed-forward's forward function and its parameters (a fused block reads them). */
+export type FeedForwardLayer = Forward & { fc: Linear; proj: Linear | null };
+
+export function buildFeedForward(p: FeedForwardParams, ctx: BuildContext): FeedForwardLayer {
   if (ctx.stage !== 'features') throw new LayerError([], 'feed_forward needs features: place it after token_embedding');
   const C = ctx.dim, hidden = p.mult * C;
   const up = makeLinear(ctx, 'fc', C, hidden, true);
@@ -25,12 +28,13 @@ export function buildFeedForward(p: FeedForwardParams, ctx: BuildContext): Forwa
   ctx.dim = down ? C : hidden;
   ctx.note(`(B, T, ${ctx.dim})`);
   const act = p.activation === 'gelu' ? gelu : (x: tf.Tensor) => tf.relu(x);
-  return (x, fc) => {
+  const forward: Forward = (x, fc) => {
     let y = act(up.apply(x));
     if (down) y = down.apply(y);
     if (fc.training && p.dropout > 0) y = dropout(y, p.dropout, fc.seed, fc.nextCallId());
     return y;
   };
+  return Object.assign(forward, { fc: up, proj: down });
 }
 
 export default defineLayer<FeedForwardParams>({

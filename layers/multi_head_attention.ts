@@ -1,8 +1,8 @@
 import * as tf from '../core/tf.ts';
 import { causalAttention, dropout } from '../core/ops/fused.ts';
 import { rateSchema } from './dropout.ts';
-import { defineLayer, LayerError, linearInit, type BuildContext, type Forward } from './registry.ts';
-import { makeLinear } from './linear.ts';
+import { defineLayer, LayerError, linearInit, type BuildContext, type Forward, type Param } from './registry.ts';
+import { makeLinear, type Linear } from './linear.ts';
 
 export interface AttentionParams {
   n_head: number;
@@ -36,13 +36,16 @@ function fullAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, rate: number, f
   return tf.matMul(w, v);
 }
 
+/** The attention's forward function and its parameters (a fused block reads them). */
+export type AttentionLayer = Forward & { qkv: Param; proj: Linear | null };
+
 /**
  * Self-attention with n_head heads of head_size. The query, key and value weights of all heads
  * live in one (C, 3 * H * hs) matrix: columns [q heads | k heads | v heads], head h at
  * h*hs..(h+1)*hs; the lecture's per-head Linear(C, hs, bias=False) is a slice of it, so both
  * implementations hold the same parameters and compute the same function.
  */
-export function buildAttention(p: AttentionParams, ctx: BuildContext): Forward {
+export function buildAttention(p: AttentionParams, ctx: BuildContext): AttentionLayer {
   if (ctx.stage !== 'features') throw new LayerError([], 'attention needs features: place it after token_embedding');
   const C = ctx.dim, H = p.n_head;
   if (p.head_size === undefined && C % H !== 0) {
@@ -60,7 +63,7 @@ export function buildAttention(p: AttentionParams, ctx: BuildContext): Forward {
     return p.causal ? causalAttention(q, k, v, { dropout: rate, seed, callId }) : fullAttention(q, k, v, rate, seed, callId);
   };
 
-  return (x, fc) => {
+  const forward: Forward = (x, fc) => {
     const [B, T] = x.shape as number[];
     const x2 = x.reshape([B * T, C]);
     let y: tf.Tensor;
@@ -83,6 +86,7 @@ export function buildAttention(p: AttentionParams, ctx: BuildContext): Forward {
     }
     return y;
   };
+  return Object.assign(forward, { qkv, proj });
 }
 
 export default defineLayer<AttentionParams>({

@@ -82,6 +82,13 @@ export interface NativeBinding {
     callHi: number): void;
   dropoutMask(out: Float32Array, rate: number, seedLo: number, seedHi: number, callLo: number, callHi: number): void;
   philox(out: Uint32Array, c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void;
+  /** (y, qkv, atty, y1, h, x, ln1g, ln1b, wqkv, wproj, bproj, ln2g, ln2b, wfc, bfc, wfp, bfp, ...dims); dims: B, T,
+   * C, H, F, gelu (0/1), eps, seedLo, seedHi, then rate, callLo, callHi of the attention weights', the projection's
+   * and the feed-forward's dropout (native/kernels/block.cc) */
+  transformerBlockForward(...args: (Float32Array | number)[]): void;
+  /** (dx, dln1g, dln1b, dwqkv, dwproj, dbproj, dln2g, dln2b, dwfc, dbfc, dwfp, dbfp, dy, qkv, atty, y1, h, x, ln1g,
+   * ln1b, wqkv, wproj, ln2g, ln2b, wfc, wfp, ...dims), dims as the forward's */
+  transformerBlockBackward(...args: (Float32Array | number)[]): void;
   adamw(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], decay: Uint8Array,
     decayFactor: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
     sqrtBc2: number, eps: number, stepSize: number): void;

@@ -1,7 +1,7 @@
 // The fused operations of core/ops/registry.ts for the 'native' backend. Each runs one native
 // kernel (with a native gradient kernel), same function as the composite in core/ops/fused.ts.
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionOptions, FusedImpls } from '../core/ops/registry.ts';
+import type { AttentionOptions, BlockOptions, BlockWeights, FusedImpls } from '../core/ops/registry.ts';
 import { split64 } from './binding.ts';
 import { adamwNative } from './kernels/AdamW.ts';
 import { CausalAttention } from './kernels/CausalAttention.ts';
@@ -10,6 +10,7 @@ import { Embedding } from './kernels/Embedding.ts';
 import { Gelu } from './kernels/Gelu.ts';
 import { LayerNorm } from './kernels/LayerNorm.ts';
 import { SoftmaxCrossEntropy } from './kernels/SoftmaxCrossEntropy.ts';
+import { blockParamNames, blockSavedParams, TransformerBlock, transformerBlockGrads } from './kernels/TransformerBlock.ts';
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
   tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
@@ -50,6 +51,42 @@ export const nativeFused: FusedImpls = {
   dropout(x, rate, seed, callId) {
     if (rate <= 0) return x;
     return run(Dropout, { x }, dropoutAttrs(rate, seed, callId));
+  },
+
+  transformerBlock(x, w: BlockWeights, o: BlockOptions) {
+    if (x.rank !== 3) throw new Error(`transformerBlock: x must be (B, T, C), got ${x.shape}`);
+    const C = x.shape[2]!, F = w.wfc.shape[1] ?? 0;
+    const want: Record<keyof BlockWeights, number[]> = {
+      ln1g: [C], ln1b: [C], wqkv: [C, 3 * C], wproj: [C, C], bproj: [C], ln2g: [C], ln2b: [C], wfc: [C, F], bfc: [F],
+      wfp: [F, C], bfp: [C],
+    };
+    for (const [k, shape] of Object.entries(want)) {
+      const t = w[k as keyof BlockWeights];
+      if (!tf.util.arraysEqual(t.shape, shape)) throw new Error(`transformerBlock: ${k} must be (${shape}), got (${t.shape})`);
+    }
+    if (!(o.nHead >= 1 && C % o.nHead === 0)) throw new Error(`transformerBlock: width ${C} is not divisible by ${o.nHead} heads`);
+    const [seedLo, seedHi] = split64(o.seed);
+    const call = (name: string, rate: number, id: number) => {
+      const [lo, hi] = split64(rate > 0 ? id : 0);
+      return { [`${name}Rate`]: rate > 0 ? rate : 0, [`${name}CallLo`]: lo, [`${name}CallHi`]: hi };
+    };
+    const attrs = {
+      nHead: o.nHead, gelu: o.activation === 'gelu', eps: o.eps, seedLo, seedHi,
+      ...call('attn', o.attnDropout, o.attnCallId), ...call('proj', o.projDropout, o.projCallId), ...call('ff', o.ffDropout, o.ffCallId),
+    };
+    // Through tf.customGrad rather than the kernel's registered gradient: tfjs hands a gradient
+    // function a zero-filled dy for every output outside the backprop graph, i.e. for each saved
+    // activation (~300 KB per block and step for the small model). Same kernels, same saved tensors.
+    const params = blockParamNames.map((k) => w[k]);
+    return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const save = args.pop() as tf.GradSaveFunc;
+      const [xx, ...ps] = args as tf.Tensor[];
+      const inputs: tf.NamedTensorMap = { x: xx };
+      blockParamNames.forEach((k, i) => { inputs[k] = ps[i]; });
+      const [y, ...acts] = tf.engine().runKernel(TransformerBlock, inputs, attrs) as tf.Tensor[];
+      save([xx, ...blockSavedParams.map((k) => inputs[k]), ...acts]); // kept clones; customGrad's tidy drops acts
+      return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => transformerBlockGrads(dy, saved, attrs) };
+    })(x, ...params);
   },
 
   adamw: adamwNative,

@@ -77,6 +77,7 @@ import { softmaxCrossEntropyConfig, softmaxCrossEntropyGradConfig, registerSoftm
 import { dropoutConfig, registerDropoutGradient } from './kernels/Dropout.ts';
 import { embeddingConfig, embeddingGradConfig, registerEmbeddingGradient } from './kernels/Embedding.ts';
 import { geluConfig, geluGradConfig, registerGeluGradient } from './kernels/Gelu.ts';
+import { registerTransformerBlockGradient, transformerBlockConfig, transformerBlockGradConfig } from './kernels/TransformerBlock.ts';
 
 /** The kernels implemented by the addon (Identity and Reshape stay tfjs' zero-copy ones). */
 export const nativeKernels: KernelConfig[] = [
@@ -93,6 +94,7 @@ export const nativeKernels: KernelConfig[] = [
   multinomialConfig,
   layerNormConfig, layerNormGradConfig, causalAttentionConfig, causalAttentionGradConfig, softmaxCrossEntropyConfig,
   softmaxCrossEntropyGradConfig, dropoutConfig, embeddingConfig, embeddingGradConfig, geluConfig, geluGradConfig,
+  transformerBlockConfig, transformerBlockGradConfig,
 ];
 
 export function registerAllKernels(backendName = 'native'): void {
@@ -110,4 +112,5 @@ export function registerAllKernels(backendName = 'native'): void {
   registerDropoutGradient();
   registerEmbeddingGradient();
   registerGeluGradient();
+  registerTransformerBlockGradient();
 }

@@ -18,6 +18,37 @@ export interface AdamWHyper {
   step: number;
 }
 
+/** The parameters of a pre-norm transformer block (C wide, hidden width F = mult * C). */
+export interface BlockWeights {
+  ln1g: tf.Tensor; // (C) first layer norm
+  ln1b: tf.Tensor; // (C)
+  wqkv: tf.Tensor; // (C, 3C) columns [q heads | k heads | v heads], no bias
+  wproj: tf.Tensor; // (C, C) attention output projection
+  bproj: tf.Tensor; // (C)
+  ln2g: tf.Tensor; // (C) second layer norm
+  ln2b: tf.Tensor; // (C)
+  wfc: tf.Tensor; // (C, F) feed-forward up
+  bfc: tf.Tensor; // (F)
+  wfp: tf.Tensor; // (F, C) feed-forward down
+  bfp: tf.Tensor; // (C)
+}
+
+export interface BlockOptions {
+  nHead: number;
+  activation: 'relu' | 'gelu';
+  /** layer norm epsilon */
+  eps: number;
+  /** dropout rates (0: none) on the attention weights, after the projection, after the feed-forward */
+  attnDropout: number;
+  projDropout: number;
+  ffDropout: number;
+  /** run seed and one call id per dropout: masks are philox(seed, callId), as the composite's */
+  seed: number;
+  attnCallId: number;
+  projCallId: number;
+  ffCallId: number;
+}
+
 export interface FusedImpls {
   /** table (V, C) looked up at int32 ids (...) -> (..., C); its gradient scatters rows back */
   embedding?(table: tf.Tensor, ids: tf.Tensor): tf.Tensor;
@@ -31,6 +62,9 @@ export interface FusedImpls {
   softmaxCrossEntropy?(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar;
   /** x * mask / (1 - rate), mask from philox(seed, callId) */
   dropout?(x: tf.Tensor, rate: number, seed: number, callId: number): tf.Tensor;
+  /** The standard pre-norm block on x (B, T, C), the composite of layers/block.ts:
+   * y1 = x + Dropout(Proj(CausalAttn(LN1(x)))), y = y1 + Dropout(FcProj(act(Fc(LN2(y1))))) */
+  transformerBlock?(x: tf.Tensor, w: BlockWeights, opts: BlockOptions): tf.Tensor;
   /** in-place AdamW update of every parameter (decoupled weight decay, as torch.optim.AdamW) */
   adamw?(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], hp: AdamWHyper,
     decay: boolean[]): void;

@@ -7,21 +7,20 @@
 //            dS = PM * dPM - P * D_i (= P * (dPM * M - D_i)), dQ = scale dS K, dK += scale dS^T Q
 // The dropout mask of element (b, h, i, j) is element ((b H + h) T + i) T + j of the
 // core/random/philox.ts mask of this call, as the composite's dropout on (B, H, T, T) weights.
+#include "attention.h"
+
 #include "../src/gemm.h"
 #include "common.h"
-#include "philox.h"
+#include "dropout.h"
 #include "vmath.h"
 
 namespace nl {
-
-void dropout_mask(float* out, uint64_t begin, size_t n, const DropoutKey& key);
-
 namespace {
 
-constexpr int64_t kBlock = 64;           // query rows per block (long sequences)
+constexpr int64_t kBlock = kAttentionBlock;  // query rows per block (long sequences)
 constexpr int64_t kChunkFloats = 1 << 15;  // scores of a chunk of heads (short sequences): 128 KB, in L2
 
-struct Dims { int64_t BH, T, D; float scale; bool drop; DropoutKey key; };
+using Dims = AttentionDims;
 
 // Causal softmax of rows [i0, i0 + rows) of one head, in place in S (rows x ncol); columns past
 // the diagonal become 0. With dropout, PM gets P * mask (PM may be S itself in the forward pass).
@@ -45,7 +44,32 @@ NL_CLONES void causal_softmax(float* S, float* PM, float* mask, int64_t i0, int6
   }
 }
 
-void attention_forward(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+// Short sequences: causal softmax of whole heads (rows = heads * T rows of T scores, contiguous),
+// with PM = P * mask from one mask call for all of them. Same numbers as causal_softmax, but the
+// exp, the dropout and the zeroing run over the whole chunk at once instead of row by row (rows
+// of a few elements leave the row loops scalar).
+NL_CLONES void causal_softmax_heads(float* S, float* PM, float* mask, int64_t rows, uint64_t first, const Dims& d) {
+  const int64_t T = d.T;
+  const size_t total = static_cast<size_t>(rows * T);
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t n = r % T + 1;
+    float* s = S + r * T;
+    const float mx = max16(s, static_cast<size_t>(n));
+    for (int64_t j = 0; j < T; j++) s[j] = j < n ? s[j] - mx : -kInfF;  // exp gives 0 past the diagonal
+  }
+  for (size_t i = 0; i < total; i++) S[i] = exp_f(S[i]);
+  for (int64_t r = 0; r < rows; r++) {
+    float* s = S + r * T;
+    const float sum = static_cast<float>(sum8(s, static_cast<size_t>(r % T + 1)));
+    for (int64_t j = 0; j < T; j++) s[j] = s[j] / sum;
+  }
+  if (d.drop) {
+    dropout_mask(mask, first, total, d.key);
+    for (size_t i = 0; i < total; i++) PM[i] = S[i] * mask[i];
+  }
+}
+
+void attention_forward_long(float* out, const float* q, const float* k, const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   std::vector<float> S(static_cast<size_t>(kBlock * T)), mask(d.drop ? static_cast<size_t>(T) : 0);
   for (int64_t bh = 0; bh < d.BH; bh++) {
@@ -76,8 +100,22 @@ NL_CLONES void scores_grad(float* dS, const float* P, const float* PM, int64_t i
   }
 }
 
+// Short sequences: scores_grad over whole heads (rows = heads * T rows of T), the row sums first,
+// then the element-wise part over full rows (0 past the diagonal, where P and PM are 0).
+NL_CLONES void scores_grad_heads(float* dS, const float* P, const float* PM, float* Di, int64_t rows, int64_t T, bool drop) {
+  for (int64_t r = 0; r < rows; r++) Di[r] = static_cast<float>(dot8(dS + r * T, PM + r * T, static_cast<size_t>(r % T + 1)));
+  for (int64_t r = 0; r < rows; r++) {
+    float* ds = dS + r * T;
+    const float* p = P + r * T;
+    const float* pm = PM + r * T;
+    const float di = Di[r];
+    if (drop) for (int64_t j = 0; j < T; j++) ds[j] = pm[j] * ds[j] - p[j] * di;
+    else for (int64_t j = 0; j < T; j++) ds[j] = p[j] * (ds[j] - di);
+  }
+}
+
 // Long sequences. dk, dv must be zero-filled (they accumulate over blocks).
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+void attention_backward_long(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   const size_t blk = static_cast<size_t>(kBlock * T);
@@ -110,13 +148,12 @@ int64_t heads_per_chunk(const Dims& d) {
 
 void attention_forward_short(float* out, const float* q, const float* k, const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
-  std::vector<float> S(static_cast<size_t>(G * TT)), mask(d.drop ? static_cast<size_t>(T) : 0);
+  std::vector<float> S(static_cast<size_t>(G * TT)), mask(d.drop ? static_cast<size_t>(G * TT) : 0);
   for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
     const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
     const int64_t o = h0 * TD;
     nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, S.data(), T, TT);
-    for (int j = 0; j < g; j++)
-      causal_softmax(S.data() + j * TT, S.data() + j * TT, mask.data(), 0, T, T, static_cast<uint64_t>(h0 + j) * TT, d);
+    causal_softmax_heads(S.data(), S.data(), mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
     nanolab::sgemm_batched(g, false, false, T, D, T, 1.0f, S.data(), T, TT, v + o, D, TD, 0.0f, out + o, D, TD);
   }
 }
@@ -125,55 +162,62 @@ void attention_backward_short(float* dq, float* dk, float* dv, const float* dout
                               const float* v, const Dims& d) {
   const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
   const size_t n = static_cast<size_t>(G * TT);
-  std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? static_cast<size_t>(T) : 0);
+  std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? n : 0), Di(static_cast<size_t>(G * T));
   float* PM = d.drop ? PMbuf.data() : P.data();
   for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
     const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
     const int64_t o = h0 * TD;
     nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, P.data(), T, TT);
-    for (int j = 0; j < g; j++)
-      causal_softmax(P.data() + j * TT, PM + j * TT, mask.data(), 0, T, T, static_cast<uint64_t>(h0 + j) * TT, d);
+    causal_softmax_heads(P.data(), PM, mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
     nanolab::sgemm_batched(g, true, false, T, D, T, 1.0f, PM, T, TT, dout + o, D, TD, 0.0f, dv + o, D, TD);
     nanolab::sgemm_batched(g, false, true, T, T, D, 1.0f, dout + o, D, TD, v + o, D, TD, 0.0f, dS.data(), T, TT);
-    for (int j = 0; j < g; j++) scores_grad(dS.data() + j * TT, P.data() + j * TT, PM + j * TT, 0, T, T, d.drop);
+    scores_grad_heads(dS.data(), P.data(), PM, Di.data(), g * T, T, d.drop);
     nanolab::sgemm_batched(g, false, false, T, D, T, d.scale, dS.data(), T, TT, k + o, D, TD, 0.0f, dq + o, D, TD);
     nanolab::sgemm_batched(g, true, false, T, D, T, d.scale, dS.data(), T, TT, q + o, D, TD, 0.0f, dk + o, D, TD);
   }
 }
 
 Dims dims_from(const Napi::CallbackInfo& info, size_t at) {
-  Dims d;
-  d.BH = inum(info, at); d.T = inum(info, at + 1); d.D = inum(info, at + 2);
-  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d.D)));
-  d.key.rate = num(info, at + 3);
-  d.key.k0 = u32(info, at + 4); d.key.k1 = u32(info, at + 5); d.key.c2 = u32(info, at + 6); d.key.c3 = u32(info, at + 7);
-  d.key.scale = static_cast<float>(1.0 / (1.0 - d.key.rate));
-  d.key.threshold = dropout_threshold(d.key.rate);
-  d.drop = d.key.rate > 0;
-  return d;
+  return attention_dims(inum(info, at), inum(info, at + 1), inum(info, at + 2),
+                        dropout_key(num(info, at + 3), u32(info, at + 4), u32(info, at + 5), u32(info, at + 6), u32(info, at + 7)));
 }
 
 // attentionForward(out, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  const Dims d = dims_from(info, 4);
-  if (d.BH * d.T * d.D == 0) return info.Env().Undefined();
-  if (d.T <= kBlock) attention_forward_short(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
-  else attention_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), d);
+  attention_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), dims_from(info, 4));
   return info.Env().Undefined();
 }
 
 // attentionBackward(dq, dk, dv, dout, q, k, v, BH, T, D, rate, seedLo, seedHi, callLo, callHi)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  const Dims d = dims_from(info, 7);
-  if (d.BH * d.T * d.D == 0) return info.Env().Undefined();
-  if (d.T <= kBlock)
-    attention_backward_short(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6), d);
-  else
-    attention_backward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6), d);
+  attention_backward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6),
+                     dims_from(info, 7));
   return info.Env().Undefined();
 }
 
 }  // namespace
+
+AttentionDims attention_dims(int64_t BH, int64_t T, int64_t D, const DropoutKey& key) {
+  AttentionDims d;
+  d.BH = BH; d.T = T; d.D = D;
+  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+  d.key = key;
+  d.drop = key.rate > 0;
+  return d;
+}
+
+void attention_forward(float* out, const float* q, const float* k, const float* v, const AttentionDims& d) {
+  if (d.BH * d.T * d.D == 0) return;
+  if (d.T <= kBlock) attention_forward_short(out, q, k, v, d);
+  else attention_forward_long(out, q, k, v, d);
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const AttentionDims& d) {
+  if (d.BH * d.T * d.D == 0) return;
+  if (d.T <= kBlock) attention_backward_short(dq, dk, dv, dout, q, k, v, d);
+  else attention_backward_long(dq, dk, dv, dout, q, k, v, d);
+}
 
 void init_attention(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionForward", Napi::Function::New(env, Forward));

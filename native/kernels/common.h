@@ -136,5 +136,6 @@ void init_cross_entropy(Napi::Env env, Napi::Object exports);
 void init_dropout(Napi::Env env, Napi::Object exports);
 void init_gelu(Napi::Env env, Napi::Object exports);
 void init_adamw(Napi::Env env, Napi::Object exports);
+void init_block(Napi::Env env, Napi::Object exports);
 
 }  // namespace nl

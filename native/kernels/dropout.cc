@@ -1,7 +1,8 @@
 // Fused dropout: y = x * mask with the Philox mask of core/random/philox.ts generated on the fly;
 // the backward pass regenerates the same mask (dx = dy * mask), so nothing is saved.
+#include "dropout.h"
+
 #include "common.h"
-#include "philox.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -187,25 +188,13 @@ NL_CLONES void mul_inplace(float* y, const float* x, size_t n) {
 }
 
 DropoutKey key_from(const Napi::CallbackInfo& info, size_t at) {
-  DropoutKey k;
-  k.rate = num(info, at);
-  k.k0 = u32(info, at + 1); k.k1 = u32(info, at + 2); k.c2 = u32(info, at + 3); k.c3 = u32(info, at + 4);
-  k.scale = static_cast<float>(1.0 / (1.0 - k.rate));
-  k.threshold = dropout_threshold(k.rate);
-  return k;
+  return dropout_key(num(info, at), u32(info, at + 1), u32(info, at + 2), u32(info, at + 3), u32(info, at + 4));
 }
 
 // dropout(out, x, rate, seedLo, seedHi, callLo, callHi): out = x * mask (also the backward, with dy)
 Napi::Value Dropout(const Napi::CallbackInfo& info) {
   const Arr o = arr(info, 0);
-  const float* x = f32(info, 1);
-  const DropoutKey key = key_from(info, 2);
-  const size_t chunk = 4096;
-  for (size_t i = 0; i < o.len; i += chunk) {
-    const size_t n = o.len - i < chunk ? o.len - i : chunk;
-    dropout_mask(o.f() + i, i, n, key);
-    mul_inplace(o.f() + i, x + i, n);
-  }
+  dropout_apply(o.f(), f32(info, 1), o.len, key_from(info, 2));
   return info.Env().Undefined();
 }
 
@@ -225,6 +214,24 @@ Napi::Value Philox(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+void dropout_apply(float* out, const float* x, size_t n, const DropoutKey& key) {
+  constexpr size_t chunk = 4096;  // each chunk's mask is made in out (on the stack when in place), then multiplied
+  if (out == x) {
+    float m[chunk];
+    for (size_t i = 0; i < n; i += chunk) {
+      const size_t c = n - i < chunk ? n - i : chunk;
+      dropout_mask(m, i, c, key);
+      mul_inplace(out + i, m, c);
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; i += chunk) {
+    const size_t c = n - i < chunk ? n - i : chunk;
+    dropout_mask(out + i, i, c, key);
+    mul_inplace(out + i, x + i, c);
+  }
+}
 
 void init_dropout(Napi::Env env, Napi::Object exports) {
   exports.Set("dropout", Napi::Function::New(env, Dropout));

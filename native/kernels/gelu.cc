@@ -1,6 +1,8 @@
 // Fused exact GELU, 0.5 x (1 + erf(x / sqrt 2)) with tfjs' erf, forward and backward, in the
 // float operation order of the composite in layers/feed_forward.ts (x * (erf(x * SQRT1_2) + 1)
 // * 0.5, and tfjs' gradients of Mul and Erf), so both agree to float rounding.
+#include "gelu.h"
+
 #include "common.h"
 #include "vmath.h"
 
@@ -9,6 +11,8 @@ namespace {
 
 constexpr float kSqrtHalf = 0.70710678118654752f;       // Math.SQRT1_2 as float32
 constexpr float kTwoOverSqrtPi = 1.12837916709551257f;  // 2 / sqrt(pi) as float32
+
+}  // namespace
 
 NL_CLONES void gelu_forward(float* out, const float* inp, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -27,6 +31,8 @@ NL_CLONES void gelu_backward(float* dinp, const float* dout, const float* inp, s
     dinp[i] = g * t + du * kSqrtHalf;
   }
 }
+
+namespace {
 
 // geluForward(out, x)
 Napi::Value Forward(const Napi::CallbackInfo& info) {

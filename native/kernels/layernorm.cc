@@ -2,6 +2,8 @@
 // the normalisation in float in the composite's order ((x - mean) * rstd * gamma + beta).
 // Backward recomputes mean/rstd from x (one extra pass over a row already in cache) instead of
 // saving them, so the op has a single output and nothing extra to keep alive.
+#include "layernorm.h"
+
 #include "common.h"
 #include "vmath.h"
 
@@ -13,6 +15,8 @@ inline void row_stats(const float* x, int64_t C, float eps, float* mean, float* 
   const float var = static_cast<float>(sumsqdev8(x, static_cast<size_t>(C), *mean) / static_cast<double>(C));
   *rstd = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var + eps)));
 }
+
+}  // namespace
 
 NL_CLONES void layernorm_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
                                  int64_t C, float eps) {
@@ -47,6 +51,8 @@ NL_CLONES void layernorm_backward(float* dinp, float* dweight, float* dbias, con
   }
   for (int64_t i = 0; i < C; i++) { dweight[i] = static_cast<float>(dw[i]); dbias[i] = static_cast<float>(db[i]); }
 }
+
+namespace {
 
 // layerNormForward(out, x, gamma, beta, N, C, eps)
 Napi::Value Forward(const Napi::CallbackInfo& info) {

@@ -66,6 +66,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_dropout(env, exports);
   init_gelu(env, exports);
   init_adamw(env, exports);
+  init_block(env, exports);
   return exports;
 }
 

@@ -1,0 +1,249 @@
+// A whole pre-norm transformer block in one forward and one backward call (llm.c style), so a
+// training step does not pay tfjs' per-kernel overhead for its ~40 small ops per block:
+//   y1 = x + Dropout(Attn(LN1(x)) Wproj + bproj)
+//   y  = y1 + Dropout(act(LN2(y1) Wfc + bfc) Wfp + bfp)
+// Attention is attention.cc's (dropout on the weights), LayerNorm layernorm.cc's, GELU gelu.cc's
+// and the masks dropout.cc's, so the numbers are those of the composite's kernels (same float
+// operation order: matmul, + bias, * mask, + residual). Saved for the backward pass: q, k, v
+// (head-major, as attention.cc wants them), the attention output, y1 and the fc pre-activation;
+// the layer norm outputs, the activation and the attention weights are recomputed.
+#include "../src/gemm.h"
+#include "attention.h"
+#include "common.h"
+#include "dropout.h"
+#include "gelu.h"
+#include "layernorm.h"
+
+namespace nl {
+namespace {
+
+struct BlockDims {
+  int64_t B, T, C, H, F, N, hs;
+  bool gelu;
+  float eps;
+  DropoutKey attn, proj, ff;  // rate 0: no dropout
+};
+
+// Scratch grown on demand and kept: a training step calls the block with the same shapes each
+// time, and fresh multi-megabyte buffers would cost page faults on every call.
+struct Scratch {
+  std::vector<float> buf;
+  float* get(size_t n) {
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+  }
+};
+thread_local Scratch g_scratch;
+
+// (B, T, 3, H, hs) rows of x Wqkv -> (3, B, H, T, hs)
+void split_heads(float* qkv, const float* flat, const BlockDims& d) {
+  const size_t hs = static_cast<size_t>(d.hs);
+  for (int64_t b = 0; b < d.B; b++)
+    for (int64_t t = 0; t < d.T; t++)
+      for (int64_t s = 0; s < 3; s++)
+        for (int64_t h = 0; h < d.H; h++)
+          std::memcpy(qkv + (((s * d.B + b) * d.H + h) * d.T + t) * d.hs, flat + ((b * d.T + t) * 3 + s) * d.C + h * d.hs,
+                      hs * sizeof(float));
+}
+
+// (3, B, H, T, hs) -> (B, T, 3 C)
+void merge_qkv(float* flat, const float* qkv, const BlockDims& d) {
+  const size_t hs = static_cast<size_t>(d.hs);
+  for (int64_t b = 0; b < d.B; b++)
+    for (int64_t t = 0; t < d.T; t++)
+      for (int64_t s = 0; s < 3; s++)
+        for (int64_t h = 0; h < d.H; h++)
+          std::memcpy(flat + ((b * d.T + t) * 3 + s) * d.C + h * d.hs, qkv + (((s * d.B + b) * d.H + h) * d.T + t) * d.hs,
+                      hs * sizeof(float));
+}
+
+// (B, H, T, hs) <-> (B, T, C)
+void heads_to_rows(float* rows, const float* heads, const BlockDims& d) {
+  const size_t hs = static_cast<size_t>(d.hs);
+  for (int64_t b = 0; b < d.B; b++)
+    for (int64_t h = 0; h < d.H; h++)
+      for (int64_t t = 0; t < d.T; t++)
+        std::memcpy(rows + (b * d.T + t) * d.C + h * d.hs, heads + ((b * d.H + h) * d.T + t) * d.hs, hs * sizeof(float));
+}
+void rows_to_heads(float* heads, const float* rows, const BlockDims& d) {
+  const size_t hs = static_cast<size_t>(d.hs);
+  for (int64_t b = 0; b < d.B; b++)
+    for (int64_t h = 0; h < d.H; h++)
+      for (int64_t t = 0; t < d.T; t++)
+        std::memcpy(heads + ((b * d.H + h) * d.T + t) * d.hs, rows + (b * d.T + t) * d.C + h * d.hs, hs * sizeof(float));
+}
+
+NL_CLONES void add_bias(float* y, const float* bias, int64_t N, int64_t C) {
+  for (int64_t r = 0; r < N; r++)
+    for (int64_t c = 0; c < C; c++) y[r * C + c] = y[r * C + c] + bias[c];
+}
+
+NL_CLONES void add_to(float* out, const float* a, const float* b, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+NL_CLONES void relu_forward(float* out, const float* inp, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+// dy * step(x), step(0) = 0, as tfjs' Relu gradient
+NL_CLONES void relu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
+  for (size_t i = 0; i < n; i++) dinp[i] = dout[i] * (inp[i] > 0.0f ? 1.0f : 0.0f);
+}
+
+// Column sums of (N, C) in double, rows in order (reduce.cc's column Sum, the composite's bias gradient).
+NL_CLONES void col_sum(float* out, const float* x, int64_t N, int64_t C) {
+  std::vector<double> acc(static_cast<size_t>(C), 0.0);
+  for (int64_t r = 0; r < N; r++)
+    for (int64_t c = 0; c < C; c++) acc[c] += x[r * C + c];
+  for (int64_t c = 0; c < C; c++) out[c] = static_cast<float>(acc[c]);
+}
+
+// out = res + Dropout(p + bias); p is overwritten
+void bias_dropout_residual(float* out, float* p, const float* bias, const float* res, int64_t N, int64_t C,
+                           const DropoutKey& key) {
+  const size_t n = static_cast<size_t>(N * C);
+  add_bias(p, bias, N, C);
+  if (key.rate > 0) dropout_apply(p, p, n, key);
+  add_to(out, res, p, n);
+}
+
+void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const float* x, const float* ln1g,
+                   const float* ln1b, const float* wqkv, const float* wproj, const float* bproj, const float* ln2g,
+                   const float* ln2b, const float* wfc, const float* bfc, const float* wfp, const float* bfp,
+                   const BlockDims& d) {
+  const int64_t N = d.N, C = d.C, F = d.F, NC = N * C;
+  const int n = static_cast<int>(N), c = static_cast<int>(C), f = static_cast<int>(F);
+  float* s = g_scratch.get(static_cast<size_t>(NC * 5 + N * F));
+  float* xln = s;                // (N, C)
+  float* flat = xln + NC;        // (N, 3C)
+  float* heads = flat + 3 * NC;  // (B, H, T, hs), later the projection (N, C)
+  float* act = heads + NC;       // (N, F)
+
+  layernorm_forward(xln, x, ln1g, ln1b, N, C, d.eps);
+  nanolab::sgemm(false, false, n, 3 * c, c, 1.0f, xln, c, wqkv, 3 * c, 0.0f, flat, 3 * c);
+  split_heads(qkv, flat, d);
+  attention_forward(heads, qkv, qkv + NC, qkv + 2 * NC, attention_dims(d.B * d.H, d.T, d.hs, d.attn));
+  heads_to_rows(atty, heads, d);
+  float* p = heads;
+  nanolab::sgemm(false, false, n, c, c, 1.0f, atty, c, wproj, c, 0.0f, p, c);
+  bias_dropout_residual(y1, p, bproj, x, N, C, d.proj);
+
+  layernorm_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
+  nanolab::sgemm(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f);
+  add_bias(h, bfc, N, F);
+  if (d.gelu) gelu_forward(act, h, static_cast<size_t>(N * F));
+  else relu_forward(act, h, static_cast<size_t>(N * F));
+  nanolab::sgemm(false, false, n, c, f, 1.0f, act, f, wfp, c, 0.0f, p, c);
+  bias_dropout_residual(y, p, bfp, y1, N, C, d.ff);
+}
+
+void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* dwproj, float* dbproj, float* dln2g,
+                    float* dln2b, float* dwfc, float* dbfc, float* dwfp, float* dbfp, const float* dy, const float* qkv,
+                    const float* atty, const float* y1, const float* h, const float* x, const float* ln1g,
+                    const float* ln1b, const float* wqkv, const float* wproj, const float* ln2g, const float* ln2b,
+                    const float* wfc, const float* wfp, const BlockDims& d) {
+  const int64_t N = d.N, C = d.C, F = d.F, NC = N * C;
+  const size_t nc = static_cast<size_t>(NC), nf = static_cast<size_t>(N * F);
+  const int n = static_cast<int>(N), c = static_cast<int>(C), f = static_cast<int>(F);
+  float* s = g_scratch.get(static_cast<size_t>(NC * 11 + 2 * N * F));
+  float* dbranch = s;            // (N, C) gradient at a branch output (after its dropout)
+  float* dy1 = dbranch + NC;     // (N, C)
+  float* xln = dy1 + NC;         // (N, C) recomputed layer norm output
+  float* dxln = xln + NC;        // (N, C)
+  float* dln = dxln + NC;        // (N, C) layer norm input gradient
+  float* dqkv = dln + NC;        // (3, B, H, T, hs)
+  float* dflat = dqkv + 3 * NC;  // (N, 3C)
+  float* act = dflat + 3 * NC;   // (N, F)
+  float* dact = act + nf;        // (N, F)
+
+  // feed-forward branch
+  if (d.ff.rate > 0) dropout_apply(dbranch, dy, nc, d.ff);
+  else std::memcpy(dbranch, dy, nc * sizeof(float));
+  col_sum(dbfp, dbranch, N, C);
+  if (d.gelu) gelu_forward(act, h, nf);
+  else relu_forward(act, h, nf);
+  nanolab::sgemm(true, false, f, c, n, 1.0f, act, f, dbranch, c, 0.0f, dwfp, c);
+  nanolab::sgemm(false, true, n, f, c, 1.0f, dbranch, c, wfp, c, 0.0f, dact, f);
+  if (d.gelu) gelu_backward(dact, dact, h, nf);
+  else relu_backward(dact, dact, h, nf);
+  col_sum(dbfc, dact, N, F);
+  layernorm_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
+  nanolab::sgemm(true, false, c, f, n, 1.0f, xln, c, dact, f, 0.0f, dwfc, f);
+  nanolab::sgemm(false, true, n, c, f, 1.0f, dact, f, wfc, f, 0.0f, dxln, c);
+  layernorm_backward(dln, dln2g, dln2b, dxln, y1, ln2g, N, C, d.eps);
+  add_to(dy1, dy, dln, nc);
+
+  // attention branch
+  if (d.proj.rate > 0) dropout_apply(dbranch, dy1, nc, d.proj);
+  else std::memcpy(dbranch, dy1, nc * sizeof(float));
+  col_sum(dbproj, dbranch, N, C);
+  nanolab::sgemm(true, false, c, c, n, 1.0f, atty, c, dbranch, c, 0.0f, dwproj, c);
+  nanolab::sgemm(false, true, n, c, c, 1.0f, dbranch, c, wproj, c, 0.0f, dxln, c);
+  float* dheads = dln;
+  rows_to_heads(dheads, dxln, d);
+  const AttentionDims ad = attention_dims(d.B * d.H, d.T, d.hs, d.attn);
+  if (d.T > kAttentionBlock) std::memset(dqkv + NC, 0, 2 * nc * sizeof(float));
+  attention_backward(dqkv, dqkv + NC, dqkv + 2 * NC, dheads, qkv, qkv + NC, qkv + 2 * NC, ad);
+  merge_qkv(dflat, dqkv, d);
+  layernorm_forward(xln, x, ln1g, ln1b, N, C, d.eps);
+  nanolab::sgemm(true, false, c, 3 * c, n, 1.0f, xln, c, dflat, 3 * c, 0.0f, dwqkv, 3 * c);
+  nanolab::sgemm(false, true, n, c, 3 * c, 1.0f, dflat, 3 * c, wqkv, 3 * c, 0.0f, dxln, c);
+  layernorm_backward(dln, dln1g, dln1b, dxln, x, ln1g, N, C, d.eps);
+  add_to(dx, dy1, dln, nc);
+}
+
+// dims: B, T, C, H, F, gelu, eps, seedLo, seedHi, then rate, callLo, callHi of the attention
+// weights', the projection's and the feed-forward's dropout
+BlockDims dims_from(const Napi::CallbackInfo& info, size_t at) {
+  BlockDims d;
+  d.B = inum(info, at); d.T = inum(info, at + 1); d.C = inum(info, at + 2); d.H = inum(info, at + 3);
+  d.F = inum(info, at + 4);
+  d.gelu = inum(info, at + 5) != 0;
+  d.eps = static_cast<float>(num(info, at + 6));
+  d.N = d.B * d.T;
+  d.hs = d.C / d.H;
+  const uint32_t seedLo = u32(info, at + 7), seedHi = u32(info, at + 8);
+  DropoutKey* keys[3] = {&d.attn, &d.proj, &d.ff};
+  for (int i = 0; i < 3; i++) {
+    const size_t k = at + 9 + 3 * i;
+    *keys[i] = dropout_key(num(info, k), seedLo, seedHi, u32(info, k + 1), u32(info, k + 2));
+  }
+  return d;
+}
+
+// transformerBlockForward(y, qkv, atty, y1, h, x, ln1g, ln1b, wqkv, wproj, bproj, ln2g, ln2b, wfc, bfc, wfp, bfp, dims...)
+Napi::Value Forward(const Napi::CallbackInfo& info) {
+  const BlockDims d = dims_from(info, 17);
+  if (d.N * d.C == 0) return info.Env().Undefined();
+  block_forward(f32(info, 0), f32(info, 1), f32(info, 2), f32(info, 3), f32(info, 4), f32(info, 5), f32(info, 6),
+                f32(info, 7), f32(info, 8), f32(info, 9), f32(info, 10), f32(info, 11), f32(info, 12), f32(info, 13),
+                f32(info, 14), f32(info, 15), f32(info, 16), d);
+  return info.Env().Undefined();
+}
+
+// transformerBlockBackward(dx, dln1g, dln1b, dwqkv, dwproj, dbproj, dln2g, dln2b, dwfc, dbfc, dwfp, dbfp,
+//   dy, qkv, atty, y1, h, x, ln1g, ln1b, wqkv, wproj, ln2g, ln2b, wfc, wfp, dims...)
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  const BlockDims d = dims_from(info, 26);
+  float* g[12];
+  for (int i = 0; i < 12; i++) g[i] = f32(info, static_cast<size_t>(i));
+  if (d.N * d.C == 0) {  // no rows: the parameter gradients are zero
+    const int64_t sizes[12] = {0, d.C, d.C, d.C * 3 * d.C, d.C * d.C, d.C, d.C, d.C, d.C * d.F, d.F, d.F * d.C, d.C};
+    for (int i = 1; i < 12; i++) std::memset(g[i], 0, static_cast<size_t>(sizes[i]) * sizeof(float));
+    return info.Env().Undefined();
+  }
+  block_backward(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], f32(info, 12), f32(info, 13),
+                 f32(info, 14), f32(info, 15), f32(info, 16), f32(info, 17), f32(info, 18), f32(info, 19), f32(info, 20),
+                 f32(info, 21), f32(info, 22), f32(info, 23), f32(info, 24), f32(info, 25), d);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void init_block(Napi::Env env, Napi::Object exports) {
+  exports.Set("transformerBlockForward", Napi::Function::New(env, Forward));
+  exports.Set("transformerBlockBackward", Napi::Function::New(env, Backward));
+}
+
+}  // namespace nl

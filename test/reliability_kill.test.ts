@@ -79,7 +79,7 @@ async function runAndKill(file: string, out: string, delay: number | null, early
   return { killed: true, code: null, ms: performance.now() - t0, workMs: NaN, tailMs: NaN };
 }
 
-const COLUMNS = ['run_id', 'experiment', 'run', 'rung', 'seed', 'device', 'backend', 'params', 'steps', 'train_loss', 'val_loss', 'best_val_loss',
+const COLUMNS = ['run_id', 'experiment', 'run', 'rung', 'seed', 'device', 'backend', 'precision', 'params', 'steps', 'train_loss', 'val_loss', 'best_val_loss',
   'ms_per_step_median', 'ms_per_step_p95', 'tokens_per_s', 'train_s', 'eval_s', 'wall_s', 'status', 'error'];
 const TIMING = ['ms_per_step_median', 'ms_per_step_p95', 'tokens_per_s', 'train_s', 'eval_s', 'wall_s'];
 

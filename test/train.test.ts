@@ -28,7 +28,7 @@ test('a run writes every output file with real numbers, and the loss goes down',
   assert.is(r.code, 0, r.err);
   for (const f of ['results.csv', 'results.md', 'samples.md', 'meta.json', 'experiment.yaml']) assert.ok(existsSync(join(out, f)), f);
   const [row] = rows(out);
-  assert.equal(Object.keys(row), ['run_id', 'experiment', 'run', 'rung', 'seed', 'device', 'backend', 'params', 'steps', 'train_loss',
+  assert.equal(Object.keys(row), ['run_id', 'experiment', 'run', 'rung', 'seed', 'device', 'backend', 'precision', 'params', 'steps', 'train_loss',
     'val_loss', 'best_val_loss', 'ms_per_step_median', 'ms_per_step_p95', 'tokens_per_s', 'train_s', 'eval_s', 'wall_s', 'status', 'error']);
   assert.is(row.status, 'ok');
   assert.is(row.steps, '60');

@@ -572,6 +572,8 @@ const char* gemm_kernel_name() { return config().isa->name; }
 
 bool gemm_bf16_available() { return gemm_detail::amx_usable(); }
 
+bool gemm_uses_bf16(int M, int N, int K) { return use_bf16(M, N, K); }
+
 bool set_gemm_precision(const char* precision) {
   if (!std::strcmp(precision, "fp32")) { g_bf16.store(false); return true; }
   if (!std::strcmp(precision, "bf16") && gemm_detail::amx_usable()) { g_bf16.store(true); return true; }

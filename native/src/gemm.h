@@ -34,6 +34,7 @@ const char* gemm_kernel_name();
 bool set_gemm_precision(const char* precision);
 const char* gemm_precision();
 bool gemm_bf16_available();
+bool gemm_uses_bf16(int M, int N, int K);  // whether precision bf16 takes the AMX path for this shape
 
 }  // namespace nanolab
 

@@ -2,6 +2,7 @@
 # Builds and runs the standalone GEMM correctness test and benchmark (no node, no gyp).
 #   sh native/test/run_gemm_test.sh            test (every ISA the CPU has) + full bench
 #   sh native/test/run_gemm_test.sh test       test only
+#   sh native/test/run_gemm_test.sh bf16       the bf16 (AMX) GEMM only
 #   sh native/test/run_gemm_test.sh bench ARGS bench only, ARGS passed on (e.g. --quick --threads 1)
 # Output binaries go to native/build/gemm/ (git-ignored).
 set -e
@@ -10,7 +11,7 @@ OUT=native/build/gemm
 mkdir -p "$OUT"
 CXX=${CXX:-g++}
 FLAGS="-O3 -std=c++17 -pthread -Wall -Wextra -Inative/src"
-SRC="native/src/gemm.cc native/src/gemm_avx512.cc native/src/gemm_avx2.cc native/src/threadpool.cc"
+SRC="native/src/gemm.cc native/src/gemm_avx512.cc native/src/gemm_avx2.cc native/src/gemm_amx.cc native/src/threadpool.cc"
 what=${1:-all}
 [ $# -gt 0 ] && shift
 
@@ -23,6 +24,12 @@ if [ "$what" = all ] || [ "$what" = test ]; then
   NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=24 NANOLAB_GEMM_PANEL_KB=12 NANOLAB_GEMM_MC=12 "$OUT/gemm_test" --quick
   NANOLAB_GEMM_PATH=1 "$OUT/gemm_test" --quick
   NANOLAB_GEMM_ISA=avx2 NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=20 NANOLAB_GEMM_PANEL_KB=4 "$OUT/gemm_test" --quick
+fi
+
+if [ "$what" = all ] || [ "$what" = test ] || [ "$what" = bf16 ]; then
+  # precision: bf16 (AMX): against the bf16-rounded inputs, plus GFLOP/s beside fp32
+  $CXX $FLAGS native/test/gemm_bf16_test.cc $SRC -o "$OUT/gemm_bf16_test"
+  "$OUT/gemm_bf16_test"
 fi
 
 if [ "$what" = all ] || [ "$what" = bench ]; then

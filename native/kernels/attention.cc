@@ -69,10 +69,24 @@ NL_CLONES void causal_softmax_heads(float* S, float* PM, float* mask, int64_t ro
   }
 }
 
-void attention_forward_long(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+// Heads are independent: the long path spreads groups of them over the pool's threads (each
+// head's arithmetic is the same whichever thread runs it, so results do not depend on threads).
+struct HeadTasks {
+  int64_t per_task;
+  float* out[3];
+  const float* in[4];
+  const Dims* d;
+};
+
+int64_t heads_per_task(int64_t BH) {
+  const int64_t tasks = 4 * static_cast<int64_t>(nanolab::get_num_threads());
+  return BH < tasks ? 1 : (BH + tasks - 1) / tasks;
+}
+
+void attention_forward_heads(float* out, const float* q, const float* k, const float* v, int64_t h0, int64_t h1, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   std::vector<float> S(static_cast<size_t>(kBlock * T)), mask(d.drop ? static_cast<size_t>(T) : 0);
-  for (int64_t bh = 0; bh < d.BH; bh++) {
+  for (int64_t bh = h0; bh < h1; bh++) {
     const float* Q = q + bh * T * D;
     const float* K = k + bh * T * D;
     const float* V = v + bh * T * D;
@@ -85,6 +99,16 @@ void attention_forward_long(float* out, const float* q, const float* k, const fl
       nanolab::sgemm(false, false, rows, D, ncol, 1.0f, S.data(), ncol, V, D, 0.0f, O + i0 * D, D);
     }
   }
+}
+
+void attention_forward_long(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+  HeadTasks ht{heads_per_task(d.BH), {out, nullptr, nullptr}, {q, k, v, nullptr}, &d};
+  const int n = static_cast<int>((d.BH + ht.per_task - 1) / ht.per_task);
+  nanolab::parallel_tasks(n, [](void* c, int t) {
+    const HeadTasks& h = *static_cast<HeadTasks*>(c);
+    const int64_t h0 = t * h.per_task, h1 = std::min(h.d->BH, h0 + h.per_task);
+    attention_forward_heads(h.out[0], h.in[0], h.in[1], h.in[2], h0, h1, *h.d);
+  }, &ht);
 }
 
 NL_CLONES void scores_grad(float* dS, const float* P, const float* PM, int64_t i0, int64_t rows, int64_t ncol, bool drop) {
@@ -114,13 +138,13 @@ NL_CLONES void scores_grad_heads(float* dS, const float* P, const float* PM, flo
   }
 }
 
-// Long sequences. dk, dv must be zero-filled (they accumulate over blocks).
-void attention_backward_long(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                        const float* v, const Dims& d) {
+// Long sequences, heads [h0, h1). dk, dv must be zero-filled (they accumulate over blocks).
+void attention_backward_heads(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                              const float* v, int64_t h0, int64_t h1, const Dims& d) {
   const int64_t T = d.T, D = d.D;
   const size_t blk = static_cast<size_t>(kBlock * T);
   std::vector<float> P(blk), PMbuf(d.drop ? blk : 0), dS(blk), mask(d.drop ? static_cast<size_t>(T) : 0);
-  for (int64_t bh = 0; bh < d.BH; bh++) {
+  for (int64_t bh = h0; bh < h1; bh++) {
     const size_t off = static_cast<size_t>(bh * T * D);
     const float *Q = q + off, *K = k + off, *V = v + off, *dO = dout + off;
     float *dQ = dq + off, *dK = dk + off, *dV = dv + off;
@@ -139,6 +163,17 @@ void attention_backward_long(float* dq, float* dk, float* dv, const float* dout,
   }
 }
 
+void attention_backward_long(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                             const float* v, const Dims& d) {
+  HeadTasks ht{heads_per_task(d.BH), {dq, dk, dv}, {dout, q, k, v}, &d};
+  const int n = static_cast<int>((d.BH + ht.per_task - 1) / ht.per_task);
+  nanolab::parallel_tasks(n, [](void* c, int t) {
+    const HeadTasks& h = *static_cast<HeadTasks*>(c);
+    const int64_t h0 = t * h.per_task, h1 = std::min(h.d->BH, h0 + h.per_task);
+    attention_backward_heads(h.out[0], h.out[1], h.out[2], h.in[0], h.in[1], h.in[2], h.in[3], h0, h1, *h.d);
+  }, &ht);
+}
+
 // Short sequences (T <= kBlock, one block per head): the heads go through the gemm in chunks of
 // sgemm_batched calls instead of a few tiny sgemm calls each; the chunk's scores stay in L2.
 int64_t heads_per_chunk(const Dims& d) {
@@ -146,10 +181,11 @@ int64_t heads_per_chunk(const Dims& d) {
   return g < 1 ? 1 : (g > d.BH ? d.BH : g);
 }
 
-void attention_forward_short(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+// chunk c of G heads, one pool task each
+void attention_forward_chunk(float* out, const float* q, const float* k, const float* v, int64_t c, const Dims& d) {
   const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
   std::vector<float> S(static_cast<size_t>(G * TT)), mask(d.drop ? static_cast<size_t>(G * TT) : 0);
-  for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
+  for (int64_t h0 = c * G; h0 < d.BH && h0 < (c + 1) * G; h0 += G) {
     const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
     const int64_t o = h0 * TD;
     nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, S.data(), T, TT);
@@ -158,13 +194,13 @@ void attention_forward_short(float* out, const float* q, const float* k, const f
   }
 }
 
-void attention_backward_short(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                              const float* v, const Dims& d) {
+void attention_backward_chunk(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                              const float* v, int64_t c, const Dims& d) {
   const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
   const size_t n = static_cast<size_t>(G * TT);
   std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? n : 0), Di(static_cast<size_t>(G * T));
   float* PM = d.drop ? PMbuf.data() : P.data();
-  for (int64_t h0 = 0; h0 < d.BH; h0 += G) {
+  for (int64_t h0 = c * G; h0 < d.BH && h0 < (c + 1) * G; h0 += G) {
     const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
     const int64_t o = h0 * TD;
     nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, P.data(), T, TT);
@@ -175,6 +211,25 @@ void attention_backward_short(float* dq, float* dk, float* dv, const float* dout
     nanolab::sgemm_batched(g, false, false, T, D, T, d.scale, dS.data(), T, TT, k + o, D, TD, 0.0f, dq + o, D, TD);
     nanolab::sgemm_batched(g, true, false, T, D, T, d.scale, dS.data(), T, TT, q + o, D, TD, 0.0f, dk + o, D, TD);
   }
+}
+
+int chunks(const Dims& d) { return static_cast<int>((d.BH + heads_per_chunk(d) - 1) / heads_per_chunk(d)); }
+
+void attention_forward_short(float* out, const float* q, const float* k, const float* v, const Dims& d) {
+  HeadTasks ht{0, {out, nullptr, nullptr}, {q, k, v, nullptr}, &d};
+  nanolab::parallel_tasks(chunks(d), [](void* c, int t) {
+    const HeadTasks& h = *static_cast<HeadTasks*>(c);
+    attention_forward_chunk(h.out[0], h.in[0], h.in[1], h.in[2], t, *h.d);
+  }, &ht);
+}
+
+void attention_backward_short(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                              const float* v, const Dims& d) {
+  HeadTasks ht{0, {dq, dk, dv}, {dout, q, k, v}, &d};
+  nanolab::parallel_tasks(chunks(d), [](void* c, int t) {
+    const HeadTasks& h = *static_cast<HeadTasks*>(c);
+    attention_backward_chunk(h.out[0], h.out[1], h.out[2], h.in[0], h.in[1], h.in[2], h.in[3], t, *h.d);
+  }, &ht);
 }
 
 Dims dims_from(const Napi::CallbackInfo& info, size_t at) {

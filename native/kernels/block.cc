@@ -35,10 +35,30 @@ struct Scratch {
 };
 thread_local Scratch g_scratch;
 
+// The element-wise and row-wise work runs on the GEMM's thread pool over a fixed partition of
+// the rows or elements (it depends on the sizes only), so sums over rows are combined in the
+// same order whatever the thread count: results stay bit-identical.
+template <class F>
+void par_for(int64_t n, int64_t grain, const F& f) {
+  const int64_t chunks = (n + grain - 1) / grain;
+  if (chunks <= 1) { if (n > 0) f(int64_t{0}, n, 0); return; }
+  struct Ctx { const F* f; int64_t n, grain; } ctx{&f, n, grain};
+  nanolab::parallel_tasks(static_cast<int>(chunks), [](void* c, int t) {
+    const Ctx& x = *static_cast<const Ctx*>(c);
+    const int64_t a = t * x.grain;
+    (*x.f)(a, a + x.grain < x.n ? a + x.grain : x.n, t);
+  }, &ctx);
+}
+
+constexpr int64_t kGrain = 1 << 15;  // elements per task: 128 KB of floats
+
+int64_t row_grain(int64_t C) { return kGrain / C > 0 ? kGrain / C : 1; }
+
+// The layout changes below go over batch rows [b0, b1); *_all spread them over the pool.
 // (B, T, 3, H, hs) rows of x Wqkv -> (3, B, H, T, hs)
-void split_heads(float* qkv, const float* flat, const BlockDims& d) {
+void split_heads(float* qkv, const float* flat, const BlockDims& d, int64_t b0, int64_t b1) {
   const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = 0; b < d.B; b++)
+  for (int64_t b = b0; b < b1; b++)
     for (int64_t t = 0; t < d.T; t++)
       for (int64_t s = 0; s < 3; s++)
         for (int64_t h = 0; h < d.H; h++)
@@ -47,9 +67,9 @@ void split_heads(float* qkv, const float* flat, const BlockDims& d) {
 }
 
 // (3, B, H, T, hs) -> (B, T, 3 C)
-void merge_qkv(float* flat, const float* qkv, const BlockDims& d) {
+void merge_qkv(float* flat, const float* qkv, const BlockDims& d, int64_t b0, int64_t b1) {
   const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = 0; b < d.B; b++)
+  for (int64_t b = b0; b < b1; b++)
     for (int64_t t = 0; t < d.T; t++)
       for (int64_t s = 0; s < 3; s++)
         for (int64_t h = 0; h < d.H; h++)
@@ -58,45 +78,108 @@ void merge_qkv(float* flat, const float* qkv, const BlockDims& d) {
 }
 
 // (B, H, T, hs) <-> (B, T, C)
-void heads_to_rows(float* rows, const float* heads, const BlockDims& d) {
+void heads_to_rows(float* rows, const float* heads, const BlockDims& d, int64_t b0, int64_t b1) {
   const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = 0; b < d.B; b++)
+  for (int64_t b = b0; b < b1; b++)
     for (int64_t h = 0; h < d.H; h++)
       for (int64_t t = 0; t < d.T; t++)
         std::memcpy(rows + (b * d.T + t) * d.C + h * d.hs, heads + ((b * d.H + h) * d.T + t) * d.hs, hs * sizeof(float));
 }
-void rows_to_heads(float* heads, const float* rows, const BlockDims& d) {
+void rows_to_heads(float* heads, const float* rows, const BlockDims& d, int64_t b0, int64_t b1) {
   const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = 0; b < d.B; b++)
+  for (int64_t b = b0; b < b1; b++)
     for (int64_t h = 0; h < d.H; h++)
       for (int64_t t = 0; t < d.T; t++)
         std::memcpy(heads + ((b * d.H + h) * d.T + t) * d.hs, rows + (b * d.T + t) * d.C + h * d.hs, hs * sizeof(float));
 }
 
-NL_CLONES void add_bias(float* y, const float* bias, int64_t N, int64_t C) {
-  for (int64_t r = 0; r < N; r++)
+template <class F>
+void per_batch(const BlockDims& d, const F& f) {
+  const int64_t g = kGrain / (d.T * d.C) > 0 ? kGrain / (d.T * d.C) : 1;
+  par_for(d.B, g, [&](int64_t b0, int64_t b1, int) { f(b0, b1); });
+}
+
+NL_CLONES void add_bias_rows(float* y, const float* bias, int64_t r0, int64_t r1, int64_t C) {
+  for (int64_t r = r0; r < r1; r++)
     for (int64_t c = 0; c < C; c++) y[r * C + c] = y[r * C + c] + bias[c];
 }
-
-NL_CLONES void add_to(float* out, const float* a, const float* b, size_t n) {
-  for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+void add_bias(float* y, const float* bias, int64_t N, int64_t C) {
+  par_for(N, row_grain(C), [&](int64_t a, int64_t b, int) { add_bias_rows(y, bias, a, b, C); });
 }
 
-NL_CLONES void relu_forward(float* out, const float* inp, size_t n) {
-  for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+NL_CLONES void add_to_range(float* out, const float* a, const float* b, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) out[i] = a[i] + b[i];
+}
+void add_to(float* out, const float* a, const float* b, size_t n) {
+  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { add_to_range(out, a, b, i0, i1); });
+}
+
+NL_CLONES void relu_forward_range(float* out, const float* inp, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+void relu_forward(float* out, const float* inp, size_t n) {
+  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { relu_forward_range(out, inp, i0, i1); });
 }
 
 // dy * step(x), step(0) = 0, as tfjs' Relu gradient
-NL_CLONES void relu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
-  for (size_t i = 0; i < n; i++) dinp[i] = dout[i] * (inp[i] > 0.0f ? 1.0f : 0.0f);
+NL_CLONES void relu_backward_range(float* dinp, const float* dout, const float* inp, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) dinp[i] = dout[i] * (inp[i] > 0.0f ? 1.0f : 0.0f);
+}
+void relu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
+  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { relu_backward_range(dinp, dout, inp, i0, i1); });
 }
 
-// Column sums of (N, C) in double, rows in order (reduce.cc's column Sum, the composite's bias gradient).
-NL_CLONES void col_sum(float* out, const float* x, int64_t N, int64_t C) {
-  std::vector<double> acc(static_cast<size_t>(C), 0.0);
-  for (int64_t r = 0; r < N; r++)
+void gelu_fwd(float* out, const float* inp, size_t n) {
+  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { gelu_forward(out + i0, inp + i0, static_cast<size_t>(i1 - i0)); });
+}
+void gelu_bwd(float* dinp, const float* dout, const float* inp, size_t n) {
+  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) {
+    gelu_backward(dinp + i0, dout + i0, inp + i0, static_cast<size_t>(i1 - i0));
+  });
+}
+
+void dropout(float* out, const float* x, size_t n, const DropoutKey& key) {
+  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) {
+    dropout_apply_range(out + i0, x + i0, static_cast<uint64_t>(i0), static_cast<size_t>(i1 - i0), key);
+  });
+}
+
+// Column sums of (N, C): double partial sums over fixed chunks of rows, added in chunk order.
+NL_CLONES void col_sum_rows(double* acc, const float* x, int64_t r0, int64_t r1, int64_t C) {
+  for (int64_t c = 0; c < C; c++) acc[c] = 0.0;
+  for (int64_t r = r0; r < r1; r++)
     for (int64_t c = 0; c < C; c++) acc[c] += x[r * C + c];
-  for (int64_t c = 0; c < C; c++) out[c] = static_cast<float>(acc[c]);
+}
+void col_sum(float* out, const float* x, int64_t N, int64_t C) {
+  const int64_t grain = row_grain(C) * 4, chunks = (N + grain - 1) / grain;
+  std::vector<double> part(static_cast<size_t>(chunks * C));
+  par_for(N, grain, [&](int64_t a, int64_t b, int t) { col_sum_rows(part.data() + t * C, x, a, b, C); });
+  for (int64_t c = 0; c < C; c++) {
+    double s = 0.0;
+    for (int64_t t = 0; t < chunks; t++) s += part[static_cast<size_t>(t * C + c)];
+    out[c] = static_cast<float>(s);
+  }
+}
+
+void ln_forward(float* out, const float* inp, const float* g, const float* b, int64_t N, int64_t C, float eps) {
+  par_for(N, row_grain(C), [&](int64_t r0, int64_t r1, int) { layernorm_forward(out + r0 * C, inp + r0 * C, g, b, r1 - r0, C, eps); });
+}
+
+// dgamma, dbeta: per-chunk sums (float, from layernorm_backward), added in chunk order in double
+void ln_backward(float* dinp, float* dg, float* db, const float* dout, const float* inp, const float* g, int64_t N,
+                 int64_t C, float eps) {
+  const int64_t grain = row_grain(C) * 4, chunks = (N + grain - 1) / grain;
+  std::vector<float> part(static_cast<size_t>(chunks * 2 * C));
+  par_for(N, grain, [&](int64_t r0, int64_t r1, int t) {
+    float* p = part.data() + t * 2 * C;
+    layernorm_backward(dinp + r0 * C, p, p + C, dout + r0 * C, inp + r0 * C, g, r1 - r0, C, eps);
+  });
+  for (int64_t c = 0; c < C; c++) {
+    double sg = 0.0, sb = 0.0;
+    for (int64_t t = 0; t < chunks; t++) { sg += part[static_cast<size_t>(t * 2 * C + c)]; sb += part[static_cast<size_t>(t * 2 * C + C + c)]; }
+    dg[c] = static_cast<float>(sg);
+    db[c] = static_cast<float>(sb);
+  }
 }
 
 // out = res + Dropout(p + bias); p is overwritten
@@ -104,7 +187,7 @@ void bias_dropout_residual(float* out, float* p, const float* bias, const float*
                            const DropoutKey& key) {
   const size_t n = static_cast<size_t>(N * C);
   add_bias(p, bias, N, C);
-  if (key.rate > 0) dropout_apply(p, p, n, key);
+  if (key.rate > 0) dropout(p, p, n, key);
   add_to(out, res, p, n);
 }
 
@@ -120,19 +203,19 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
   float* heads = flat + 3 * NC;  // (B, H, T, hs), later the projection (N, C)
   float* act = heads + NC;       // (N, F)
 
-  layernorm_forward(xln, x, ln1g, ln1b, N, C, d.eps);
+  ln_forward(xln, x, ln1g, ln1b, N, C, d.eps);
   nanolab::sgemm(false, false, n, 3 * c, c, 1.0f, xln, c, wqkv, 3 * c, 0.0f, flat, 3 * c);
-  split_heads(qkv, flat, d);
+  per_batch(d, [&](int64_t b0, int64_t b1) { split_heads(qkv, flat, d, b0, b1); });
   attention_forward(heads, qkv, qkv + NC, qkv + 2 * NC, attention_dims(d.B * d.H, d.T, d.hs, d.attn));
-  heads_to_rows(atty, heads, d);
+  per_batch(d, [&](int64_t b0, int64_t b1) { heads_to_rows(atty, heads, d, b0, b1); });
   float* p = heads;
   nanolab::sgemm(false, false, n, c, c, 1.0f, atty, c, wproj, c, 0.0f, p, c);
   bias_dropout_residual(y1, p, bproj, x, N, C, d.proj);
 
-  layernorm_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
+  ln_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
   nanolab::sgemm(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f);
   add_bias(h, bfc, N, F);
-  if (d.gelu) gelu_forward(act, h, static_cast<size_t>(N * F));
+  if (d.gelu) gelu_fwd(act, h, static_cast<size_t>(N * F));
   else relu_forward(act, h, static_cast<size_t>(N * F));
   nanolab::sgemm(false, false, n, c, f, 1.0f, act, f, wfp, c, 0.0f, p, c);
   bias_dropout_residual(y, p, bfp, y1, N, C, d.ff);
@@ -158,38 +241,38 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
   float* dact = act + nf;        // (N, F)
 
   // feed-forward branch
-  if (d.ff.rate > 0) dropout_apply(dbranch, dy, nc, d.ff);
+  if (d.ff.rate > 0) dropout(dbranch, dy, nc, d.ff);
   else std::memcpy(dbranch, dy, nc * sizeof(float));
   col_sum(dbfp, dbranch, N, C);
-  if (d.gelu) gelu_forward(act, h, nf);
+  if (d.gelu) gelu_fwd(act, h, nf);
   else relu_forward(act, h, nf);
   nanolab::sgemm(true, false, f, c, n, 1.0f, act, f, dbranch, c, 0.0f, dwfp, c);
   nanolab::sgemm(false, true, n, f, c, 1.0f, dbranch, c, wfp, c, 0.0f, dact, f);
-  if (d.gelu) gelu_backward(dact, dact, h, nf);
+  if (d.gelu) gelu_bwd(dact, dact, h, nf);
   else relu_backward(dact, dact, h, nf);
   col_sum(dbfc, dact, N, F);
-  layernorm_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
+  ln_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
   nanolab::sgemm(true, false, c, f, n, 1.0f, xln, c, dact, f, 0.0f, dwfc, f);
   nanolab::sgemm(false, true, n, c, f, 1.0f, dact, f, wfc, f, 0.0f, dxln, c);
-  layernorm_backward(dln, dln2g, dln2b, dxln, y1, ln2g, N, C, d.eps);
+  ln_backward(dln, dln2g, dln2b, dxln, y1, ln2g, N, C, d.eps);
   add_to(dy1, dy, dln, nc);
 
   // attention branch
-  if (d.proj.rate > 0) dropout_apply(dbranch, dy1, nc, d.proj);
+  if (d.proj.rate > 0) dropout(dbranch, dy1, nc, d.proj);
   else std::memcpy(dbranch, dy1, nc * sizeof(float));
   col_sum(dbproj, dbranch, N, C);
   nanolab::sgemm(true, false, c, c, n, 1.0f, atty, c, dbranch, c, 0.0f, dwproj, c);
   nanolab::sgemm(false, true, n, c, c, 1.0f, dbranch, c, wproj, c, 0.0f, dxln, c);
   float* dheads = dln;
-  rows_to_heads(dheads, dxln, d);
+  per_batch(d, [&](int64_t b0, int64_t b1) { rows_to_heads(dheads, dxln, d, b0, b1); });
   const AttentionDims ad = attention_dims(d.B * d.H, d.T, d.hs, d.attn);
   if (d.T > kAttentionBlock) std::memset(dqkv + NC, 0, 2 * nc * sizeof(float));
   attention_backward(dqkv, dqkv + NC, dqkv + 2 * NC, dheads, qkv, qkv + NC, qkv + 2 * NC, ad);
-  merge_qkv(dflat, dqkv, d);
-  layernorm_forward(xln, x, ln1g, ln1b, N, C, d.eps);
+  per_batch(d, [&](int64_t b0, int64_t b1) { merge_qkv(dflat, dqkv, d, b0, b1); });
+  ln_forward(xln, x, ln1g, ln1b, N, C, d.eps);
   nanolab::sgemm(true, false, c, 3 * c, n, 1.0f, xln, c, dflat, 3 * c, 0.0f, dwqkv, 3 * c);
   nanolab::sgemm(false, true, n, c, 3 * c, 1.0f, dflat, 3 * c, wqkv, 3 * c, 0.0f, dxln, c);
-  layernorm_backward(dln, dln1g, dln1b, dxln, x, ln1g, N, C, d.eps);
+  ln_backward(dln, dln1g, dln1b, dxln, x, ln1g, N, C, d.eps);
   add_to(dx, dy1, dln, nc);
 }
 

@@ -215,6 +215,17 @@ Napi::Value Philox(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+void dropout_apply_range(float* out, const float* x, uint64_t begin, size_t n, const DropoutKey& key) {
+  constexpr size_t chunk = 4096;
+  float m[chunk];
+  for (size_t i = 0; i < n; i += chunk) {
+    const size_t c = n - i < chunk ? n - i : chunk;
+    dropout_mask(m, begin + i, c, key);
+    if (out != x) std::memcpy(out + i, x + i, c * sizeof(float));
+    mul_inplace(out + i, m, c);
+  }
+}
+
 void dropout_apply(float* out, const float* x, size_t n, const DropoutKey& key) {
   constexpr size_t chunk = 4096;  // each chunk's mask is made in out (on the stack when in place), then multiplied
   if (out == x) {

@@ -22,5 +22,7 @@ void dropout_mask(float* out, uint64_t begin, size_t n, const DropoutKey& key);
 
 // out = x * mask over elements [0, n) of the call (out may be x).
 void dropout_apply(float* out, const float* x, size_t n, const DropoutKey& key);
+// The same for elements [begin, begin + n) of the call: out[i] = x[i] * mask[begin + i].
+void dropout_apply_range(float* out, const float* x, uint64_t begin, size_t n, const DropoutKey& key);
 
 }  // namespace nl

@@ -568,6 +568,17 @@ void set_num_threads(int n) {
 
 int get_num_threads() { return num_threads(); }
 
+namespace {
+struct TaskThunk { void (*fn)(void*, int); void* ctx; };
+void run_thunk(void* c, int t, int) { const TaskThunk& k = *static_cast<TaskThunk*>(c); k.fn(k.ctx, t); }
+}  // namespace
+
+void parallel_tasks(int ntasks, void (*fn)(void* ctx, int task), void* ctx) {
+  TaskThunk k{fn, ctx};
+  ThreadPool* tp = (ntasks > 1 && num_threads() > 1 && !ThreadPool::in_worker()) ? pool() : nullptr;
+  parallel_for(tp, ntasks, run_thunk, &k);
+}
+
 const char* gemm_kernel_name() { return config().isa->name; }
 
 bool gemm_bf16_available() { return gemm_detail::amx_usable(); }

@@ -23,6 +23,11 @@ void sgemm_batched(int batch, bool transA, bool transB, int M, int N, int K, flo
 void set_num_threads(int n);
 int get_num_threads();
 
+// Runs fn(ctx, task) for task in [0, ntasks) on the same pool (the caller works too; inline when
+// the pool is busy or this is already a pool thread, so sgemm calls inside a task stay serial).
+// For kernels whose independent pieces (heads, rows) are worth spreading over the cores.
+void parallel_tasks(int ntasks, void (*fn)(void* ctx, int task), void* ctx);
+
 // Micro-kernel chosen at run time, e.g. "avx512-fma 6x64". NANOLAB_GEMM_ISA=avx512|avx2|portable
 // restricts the choice (never beyond what the CPU supports); useful for testing the fallbacks.
 const char* gemm_kernel_name();

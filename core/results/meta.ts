@@ -29,7 +29,7 @@ function gpuInfo(): { name: string; driver: string; memory: string; count: numbe
   return { name, driver, memory, count: lines.length };
 }
 
-export interface NativeInfo { ok: boolean; reason?: string; version?: string; gemmKernel?: string; threads?: number }
+export interface NativeInfo { ok: boolean; reason?: string; version?: string; gemmKernel?: string; threads?: number; precisions?: string[] }
 
 export function environment(native?: NativeInfo | null): Record<string, unknown> {
   const commit = tryRun('git', ['rev-parse', 'HEAD']);
@@ -42,7 +42,7 @@ export function environment(native?: NativeInfo | null): Record<string, unknown>
     commit, commit_dirty: dirty, lockfile_sha256: lockHash,
     node: process.version,
     packages: Object.fromEntries(Object.keys(pkg.dependencies ?? {}).map((p) => [p, version(p)])),
-    native: native ? (native.ok ? { version: native.version ?? null, gemm_kernel: native.gemmKernel ?? null, threads: native.threads ?? null } : { ok: false, reason: native.reason ?? null }) : null,
+    native: native ? (native.ok ? { version: native.version ?? null, gemm_kernel: native.gemmKernel ?? null, threads: native.threads ?? null, precisions: native.precisions ?? null } : { ok: false, reason: native.reason ?? null }) : null,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     cpu: os.cpus()[0]?.model ?? 'unknown', cpu_cores: os.cpus().length,
     memory_gib: Math.round(os.totalmem() / 2 ** 30),

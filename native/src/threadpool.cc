@@ -1,5 +1,7 @@
 #include "threadpool.h"
 
+#include <cstdlib>
+
 #include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,13 +22,20 @@ thread_local bool t_in_worker = false;
 // hundreds) then skip the futex wake-up, which costs several microseconds (more in a VM);
 // short, because a spinning thread steals issue slots from its hyperthread sibling and CPU
 // time from other processes.
-constexpr auto kSpin = std::chrono::microseconds(30);
+// NANOLAB_SPIN_US overrides it (tuning).
+std::chrono::microseconds spin_time() {
+  static const std::chrono::microseconds t = [] {
+    const char* s = std::getenv("NANOLAB_SPIN_US");
+    return std::chrono::microseconds(s && *s ? std::atoi(s) : 30);
+  }();
+  return t;
+}
 
 // Spins until done() or kSpin elapsed; returns done().
 template <class F>
 bool spin_until(F done) {
   if (done()) return true;
-  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  const auto deadline = std::chrono::steady_clock::now() + spin_time();
   for (;;) {
     for (int i = 0; i < 16; ++i) {
       cpu_relax();

@@ -41,7 +41,7 @@ export function environmentRows(meta: Record<string, any> | null): [string, stri
   if (meta.packages) add('packages', Object.entries(meta.packages).map(([k, v]) => `${k} ${v ?? '?'}`).join(', '));
   if (meta.backends) add('backends', Object.entries(meta.backends).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join(', '));
   const n = meta.native;
-  if (n) add('native backend', n.ok === false ? `unavailable (${n.reason ?? '?'})` : `${n.version ?? '?'}, gemm kernel ${n.gemm_kernel ?? '?'}, ${n.threads ?? '?'} threads`);
+  if (n) add('native backend', n.ok === false ? `unavailable (${n.reason ?? '?'})` : `${n.version ?? '?'}, gemm kernel ${n.gemm_kernel ?? '?'}, ${n.threads ?? '?'} threads${Array.isArray(n.precisions) ? `, precisions ${n.precisions.join(', ')}` : ''}`);
   add('cpu', meta.cpu ? `${meta.cpu}${meta.cpu_cores ? `, ${meta.cpu_cores} cores` : ''}` : undefined);
   add('memory', meta.memory_gib !== undefined ? `${meta.memory_gib} GiB` : undefined);
   const g = meta.gpu;

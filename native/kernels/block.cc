@@ -103,15 +103,9 @@ NL_CLONES void add_bias_rows(float* y, const float* bias, int64_t r0, int64_t r1
   for (int64_t r = r0; r < r1; r++)
     for (int64_t c = 0; c < C; c++) y[r * C + c] = y[r * C + c] + bias[c];
 }
-void add_bias(float* y, const float* bias, int64_t N, int64_t C) {
-  par_for(N, row_grain(C), [&](int64_t a, int64_t b, int) { add_bias_rows(y, bias, a, b, C); });
-}
 
 NL_CLONES void add_to_range(float* out, const float* a, const float* b, int64_t i0, int64_t i1) {
   for (int64_t i = i0; i < i1; i++) out[i] = a[i] + b[i];
-}
-void add_to(float* out, const float* a, const float* b, size_t n) {
-  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { add_to_range(out, a, b, i0, i1); });
 }
 
 NL_CLONES void relu_forward_range(float* out, const float* inp, int64_t i0, int64_t i1) {
@@ -125,23 +119,16 @@ void relu_forward(float* out, const float* inp, size_t n) {
 NL_CLONES void relu_backward_range(float* dinp, const float* dout, const float* inp, int64_t i0, int64_t i1) {
   for (int64_t i = i0; i < i1; i++) dinp[i] = dout[i] * (inp[i] > 0.0f ? 1.0f : 0.0f);
 }
-void relu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
-  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { relu_backward_range(dinp, dout, inp, i0, i1); });
-}
 
 void gelu_fwd(float* out, const float* inp, size_t n) {
   par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { gelu_forward(out + i0, inp + i0, static_cast<size_t>(i1 - i0)); });
 }
-void gelu_bwd(float* dinp, const float* dout, const float* inp, size_t n) {
-  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) {
-    gelu_backward(dinp + i0, dout + i0, inp + i0, static_cast<size_t>(i1 - i0));
-  });
-}
 
-void dropout(float* out, const float* x, size_t n, const DropoutKey& key) {
-  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) {
-    dropout_apply_range(out + i0, x + i0, static_cast<uint64_t>(i0), static_cast<size_t>(i1 - i0), key);
-  });
+
+// out[i0:i1] = x[i0:i1] through the dropout (a copy at rate 0)
+void dropout_rows(float* out, const float* x, int64_t i0, int64_t i1, const DropoutKey& key) {
+  if (key.rate > 0) dropout_apply_range(out + i0, x + i0, static_cast<uint64_t>(i0), static_cast<size_t>(i1 - i0), key);
+  else std::memcpy(out + i0, x + i0, static_cast<size_t>(i1 - i0) * sizeof(float));
 }
 
 // Column sums of (N, C): double partial sums over fixed chunks of rows, added in chunk order.
@@ -150,10 +137,12 @@ NL_CLONES void col_sum_rows(double* acc, const float* x, int64_t r0, int64_t r1,
   for (int64_t r = r0; r < r1; r++)
     for (int64_t c = 0; c < C; c++) acc[c] += x[r * C + c];
 }
-void col_sum(float* out, const float* x, int64_t N, int64_t C) {
+// pre(r0, r1) first makes rows [r0, r1) of x, in the same task (one pass over the pool, not two).
+template <class Pre>
+void col_sum(float* out, const float* x, int64_t N, int64_t C, const Pre& pre) {
   const int64_t grain = row_grain(C) * 4, chunks = (N + grain - 1) / grain;
   std::vector<double> part(static_cast<size_t>(chunks * C));
-  par_for(N, grain, [&](int64_t a, int64_t b, int t) { col_sum_rows(part.data() + t * C, x, a, b, C); });
+  par_for(N, grain, [&](int64_t a, int64_t b, int t) { pre(a, b); col_sum_rows(part.data() + t * C, x, a, b, C); });
   for (int64_t c = 0; c < C; c++) {
     double s = 0.0;
     for (int64_t t = 0; t < chunks; t++) s += part[static_cast<size_t>(t * C + c)];
@@ -165,14 +154,16 @@ void ln_forward(float* out, const float* inp, const float* g, const float* b, in
   par_for(N, row_grain(C), [&](int64_t r0, int64_t r1, int) { layernorm_forward(out + r0 * C, inp + r0 * C, g, b, r1 - r0, C, eps); });
 }
 
-// dgamma, dbeta: per-chunk sums (float, from layernorm_backward), added in chunk order in double
-void ln_backward(float* dinp, float* dg, float* db, const float* dout, const float* inp, const float* g, int64_t N,
-                 int64_t C, float eps) {
+// dgamma, dbeta: per-chunk sums (float, from layernorm_backward), added in chunk order in double.
+// Then the residual: dx = dres + dinp, in the same task.
+void ln_backward_residual(float* dx, float* dinp, float* dg, float* db, const float* dres, const float* dout,
+                          const float* inp, const float* g, int64_t N, int64_t C, float eps) {
   const int64_t grain = row_grain(C) * 4, chunks = (N + grain - 1) / grain;
   std::vector<float> part(static_cast<size_t>(chunks * 2 * C));
   par_for(N, grain, [&](int64_t r0, int64_t r1, int t) {
     float* p = part.data() + t * 2 * C;
     layernorm_backward(dinp + r0 * C, p, p + C, dout + r0 * C, inp + r0 * C, g, r1 - r0, C, eps);
+    add_to_range(dx, dres, dinp, r0 * C, r1 * C);
   });
   for (int64_t c = 0; c < C; c++) {
     double sg = 0.0, sb = 0.0;
@@ -182,13 +173,24 @@ void ln_backward(float* dinp, float* dg, float* db, const float* dout, const flo
   }
 }
 
-// out = res + Dropout(p + bias); p is overwritten
+// out = res + Dropout(p + bias); p is overwritten. One pass per chunk of rows.
 void bias_dropout_residual(float* out, float* p, const float* bias, const float* res, int64_t N, int64_t C,
                            const DropoutKey& key) {
-  const size_t n = static_cast<size_t>(N * C);
-  add_bias(p, bias, N, C);
-  if (key.rate > 0) dropout(p, p, n, key);
-  add_to(out, res, p, n);
+  par_for(N, row_grain(C), [&](int64_t r0, int64_t r1, int) {
+    add_bias_rows(p, bias, r0, r1, C);
+    const int64_t i0 = r0 * C, i1 = r1 * C;
+    if (key.rate > 0) dropout_apply_range(p + i0, p + i0, static_cast<uint64_t>(i0), static_cast<size_t>(i1 - i0), key);
+    add_to_range(out, res, p, i0, i1);
+  });
+}
+
+// h += bias; act = relu(h) or gelu(h). One pass per chunk of rows.
+void bias_activation(float* act, float* h, const float* bias, int64_t N, int64_t F, bool gelu) {
+  par_for(N, row_grain(F), [&](int64_t r0, int64_t r1, int) {
+    add_bias_rows(h, bias, r0, r1, F);
+    if (gelu) gelu_forward(act + r0 * F, h + r0 * F, static_cast<size_t>((r1 - r0) * F));
+    else relu_forward_range(act, h, r0 * F, r1 * F);
+  });
 }
 
 void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const float* x, const float* ln1g,
@@ -214,9 +216,7 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
 
   ln_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
   nanolab::sgemm(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f);
-  add_bias(h, bfc, N, F);
-  if (d.gelu) gelu_fwd(act, h, static_cast<size_t>(N * F));
-  else relu_forward(act, h, static_cast<size_t>(N * F));
+  bias_activation(act, h, bfc, N, F, d.gelu);
   nanolab::sgemm(false, false, n, c, f, 1.0f, act, f, wfp, c, 0.0f, p, c);
   bias_dropout_residual(y, p, bfp, y1, N, C, d.ff);
 }
@@ -241,26 +241,23 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
   float* dact = act + nf;        // (N, F)
 
   // feed-forward branch
-  if (d.ff.rate > 0) dropout(dbranch, dy, nc, d.ff);
-  else std::memcpy(dbranch, dy, nc * sizeof(float));
-  col_sum(dbfp, dbranch, N, C);
+  // dbranch = dy through the dropout; its column sums are the bias gradient
+  col_sum(dbfp, dbranch, N, C, [&](int64_t r0, int64_t r1) { dropout_rows(dbranch, dy, r0 * C, r1 * C, d.ff); });
   if (d.gelu) gelu_fwd(act, h, nf);
   else relu_forward(act, h, nf);
   nanolab::sgemm(true, false, f, c, n, 1.0f, act, f, dbranch, c, 0.0f, dwfp, c);
   nanolab::sgemm(false, true, n, f, c, 1.0f, dbranch, c, wfp, c, 0.0f, dact, f);
-  if (d.gelu) gelu_bwd(dact, dact, h, nf);
-  else relu_backward(dact, dact, h, nf);
-  col_sum(dbfc, dact, N, F);
+  col_sum(dbfc, dact, N, F, [&](int64_t r0, int64_t r1) {
+    if (d.gelu) gelu_backward(dact + r0 * F, dact + r0 * F, h + r0 * F, static_cast<size_t>((r1 - r0) * F));
+    else relu_backward_range(dact, dact, h, r0 * F, r1 * F);
+  });
   ln_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
   nanolab::sgemm(true, false, c, f, n, 1.0f, xln, c, dact, f, 0.0f, dwfc, f);
   nanolab::sgemm(false, true, n, c, f, 1.0f, dact, f, wfc, f, 0.0f, dxln, c);
-  ln_backward(dln, dln2g, dln2b, dxln, y1, ln2g, N, C, d.eps);
-  add_to(dy1, dy, dln, nc);
+  ln_backward_residual(dy1, dln, dln2g, dln2b, dy, dxln, y1, ln2g, N, C, d.eps);
 
   // attention branch
-  if (d.proj.rate > 0) dropout(dbranch, dy1, nc, d.proj);
-  else std::memcpy(dbranch, dy1, nc * sizeof(float));
-  col_sum(dbproj, dbranch, N, C);
+  col_sum(dbproj, dbranch, N, C, [&](int64_t r0, int64_t r1) { dropout_rows(dbranch, dy1, r0 * C, r1 * C, d.proj); });
   nanolab::sgemm(true, false, c, c, n, 1.0f, atty, c, dbranch, c, 0.0f, dwproj, c);
   nanolab::sgemm(false, true, n, c, c, 1.0f, dbranch, c, wproj, c, 0.0f, dxln, c);
   float* dheads = dln;
@@ -272,8 +269,7 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
   ln_forward(xln, x, ln1g, ln1b, N, C, d.eps);
   nanolab::sgemm(true, false, c, 3 * c, n, 1.0f, xln, c, dflat, 3 * c, 0.0f, dwqkv, 3 * c);
   nanolab::sgemm(false, true, n, c, 3 * c, 1.0f, dflat, 3 * c, wqkv, 3 * c, 0.0f, dxln, c);
-  ln_backward(dln, dln1g, dln1b, dxln, x, ln1g, N, C, d.eps);
-  add_to(dx, dy1, dln, nc);
+  ln_backward_residual(dx, dln, dln1g, dln1b, dy1, dxln, x, ln1g, N, C, d.eps);
 }
 
 // dims: B, T, C, H, F, gelu, eps, seedLo, seedHi, then rate, callLo, callHi of the attention

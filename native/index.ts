@@ -5,7 +5,7 @@ import { registerFusedImpls } from '../core/ops/registry.ts';
 import { NativeBackend } from './backend.ts';
 import { loadBinding } from './binding.ts';
 import { nativeFusedAll } from './fused.ts';
-import { setBinding } from './kernels/util.ts';
+import { nb, setBinding } from './kernels/util.ts';
 import { registerAllKernels } from './register_all_kernels.ts';
 
 export interface NativeStatus {
@@ -15,12 +15,11 @@ export interface NativeStatus {
 }
 
 let status: NativeStatus | null = null;
-let loaded: ReturnType<typeof loadBinding> | null = null;
 
 /** Sets the matmul precision of the native backend (fp32 or bf16); false if it cannot. */
 export function setNativePrecision(precision: string): boolean {
-  if (!loaded || (precision !== 'fp32' && precision !== 'bf16')) return precision === 'fp32';
-  return loaded.setPrecision(precision);
+  if (!status?.ok || (precision !== 'fp32' && precision !== 'bf16')) return precision === 'fp32';
+  return nb().setPrecision(precision);
 }
 
 /** Loads the addon, registers the tfjs backend 'native' (not made active) and the fused ops
@@ -40,7 +39,6 @@ export function loadNativeBackend(): NativeStatus {
       ok: true, version: binding.version, gemmKernel: info.gemmKernel, threads: info.threads,
       precisions: info.bf16 ? ['fp32', 'bf16'] : ['fp32'],
     };
-    loaded = binding;
   } catch (e) {
     status = { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }

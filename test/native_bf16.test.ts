@@ -6,9 +6,8 @@ import * as assert from 'uvu/assert';
 import * as tf from '../core/tf.ts';
 import { gptLayers } from '../core/model/presets.ts';
 import { trainRun } from '../core/train/train.ts';
-import { charTokenizer } from '../core/tokenizers/char.ts';
 import { loadNativeBackend, setNativePrecision } from '../native/index.ts';
-import { TINY_TEXT } from './helpers.ts';
+import { directTrainConfig, tinyCorpus } from './helpers.ts';
 
 const test = suite('native bf16');
 const status = loadNativeBackend();
@@ -25,18 +24,9 @@ if (!status.ok || !status.precisions?.includes('bf16')) {
   console.log(`skipped: ${name}: ${status.ok ? 'this CPU has no AMX-BF16' : `no native backend (${status.reason})`}`);
   test.skip(name, () => {});
 } else {
-  const tokenizer = charTokenizer(TINY_TEXT);
-  const ids = tokenizer.encode(TINY_TEXT);
-  const corpus = { text: TINY_TEXT, source: 'test', tokenizer, train: ids.subarray(0, 2800), val: ids.subarray(2800), sha256: '' };
-  const cfg = (precision: string) => ({
-    seed: 1337, precision,
-    model: { init: 'pytorch', vars: { block_size: 32 }, layers: gptLayers({ n_embd: 64, n_head: 4, n_layer: 2, dropout: 0.1 }) },
-    train: {
-      steps: 30, batch_size: 16, timing_warmup: 0,
-      optimizer: { adamw: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01, decay: 'all' } },
-      schedule: { warmup_steps: 0, decay: 'none', min_lr: 0 }, eval: { interval: 1000, iters: 1 },
-    },
-    output: { sample_chars: 0 },
+  const corpus = tinyCorpus();
+  const cfg = (precision: string) => directTrainConfig({
+    layers: gptLayers({ n_embd: 64, n_head: 4, n_layer: 2, dropout: 0.1 }), blockSize: 32, batchSize: 16, steps: 30, precision,
   });
   const losses = async (precision: string) => {
     await tf.setBackend('native');

@@ -5,29 +5,16 @@ import * as assert from 'uvu/assert';
 import * as tf from '../core/tf.ts';
 import { gptLayers } from '../core/model/presets.ts';
 import { trainRun } from '../core/train/train.ts';
-import { charTokenizer } from '../core/tokenizers/char.ts';
 import { nativeAvailable } from '../native/test/tf_helpers.ts';
-import { TINY_TEXT } from './helpers.ts';
+import { directTrainConfig, tinyCorpus } from './helpers.ts';
 
 const test = suite('native training');
 
 if (nativeAvailable(test, 'native training test')) {
-  const tokenizer = charTokenizer(TINY_TEXT);
-  const ids = tokenizer.encode(TINY_TEXT);
-  const corpus = { text: TINY_TEXT, source: 'test', tokenizer, train: ids.subarray(0, 2800), val: ids.subarray(2800), sha256: '' };
-  const cfg = {
-    seed: 1337,
-    model: {
-      init: 'pytorch', vars: { block_size: 8 },
-      layers: gptLayers({ n_embd: 32, n_head: 4, n_layer: 3, dropout: 0.2 }),
-    },
-    train: {
-      steps: 20, batch_size: 32, timing_warmup: 0,
-      optimizer: { adamw: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01, decay: 'all' } },
-      schedule: { warmup_steps: 0, decay: 'none', min_lr: 0 }, eval: { interval: 1000, iters: 1 },
-    },
-    output: { sample_chars: 0 },
-  };
+  const corpus = tinyCorpus();
+  const cfg = directTrainConfig({
+    layers: gptLayers({ n_embd: 32, n_head: 4, n_layer: 3, dropout: 0.2 }), blockSize: 8, batchSize: 32, steps: 20,
+  });
   const losses = async (backend: string) => {
     await tf.setBackend(backend);
     const out: number[] = [];

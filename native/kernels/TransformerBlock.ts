@@ -14,8 +14,10 @@ export const TransformerBlockGrad = 'NanolabTransformerBlockGrad';
 export const blockParamNames = ['ln1g', 'ln1b', 'wqkv', 'wproj', 'bproj', 'ln2g', 'ln2b', 'wfc', 'bfc', 'wfp', 'bfp'] as const;
 export type BlockParamName = typeof blockParamNames[number];
 
-/** The parameters the backward pass reads (the biases are inside the saved activations). */
-const savedParams = ['ln1g', 'ln1b', 'wqkv', 'wproj', 'ln2g', 'ln2b', 'wfc', 'wfp'] as const;
+/** The parameters the backward pass reads (the biases are inside the saved activations). The saved
+ * tensors of a forward call are, in this order: x, these, then the forward's outputs other than y
+ * (qkv, atty, y1, h). */
+export const blockSavedParams = ['ln1g', 'ln1b', 'wqkv', 'wproj', 'ln2g', 'ln2b', 'wfc', 'wfp'] as const;
 
 /** attrs: nHead, gelu, eps, seedLo, seedHi, then rate, callLo, callHi per dropout (attn, proj, ff) */
 const dims = (a: Attrs, B: number, T: number, C: number, F: number) => [
@@ -52,20 +54,16 @@ export const transformerBlockGradConfig = config(TransformerBlockGrad, (args) =>
   const grads = gradShapes.map((s) => allocF32(backend, s.reduce((a, b) => a * b, 1)));
   const f = (name: string) => f32(backend, inputs[name]);
   nb().transformerBlockBackward(...grads, f('dy'), f('qkv'), f('atty'), f('y1'), f('h'), f('x'),
-    ...savedParams.map(f), ...dims(args.attrs!, B, T, C, F));
+    ...blockSavedParams.map(f), ...dims(args.attrs!, B, T, C, F));
   return grads.map((g, i) => backend.makeTensorInfo(gradShapes[i], 'float32', g));
 });
-
-/** The saved tensors of a forward call, in this order: x, the savedParams, then the forward's
- * outputs other than y (qkv, atty, y1, h). */
-export const blockSavedParams = savedParams;
 
 /** All twelve gradients (x, then the parameters in blockParamNames' order) from one backward call. */
 export function transformerBlockGrads(dy: Tensor, saved: Tensor[], attrs: NamedAttrMap): Tensor[] {
   const [x, ...rest] = saved;
-  const params = rest.slice(0, savedParams.length), [qkv, atty, y1, h] = rest.slice(savedParams.length);
+  const params = rest.slice(0, blockSavedParams.length), [qkv, atty, y1, h] = rest.slice(blockSavedParams.length);
   const inputs: tf.NamedTensorMap = { dy, qkv, atty, y1, h, x };
-  savedParams.forEach((k, i) => { inputs[k] = params[i]; });
+  blockSavedParams.forEach((k, i) => { inputs[k] = params[i]; });
   return tf.engine().runKernel(TransformerBlockGrad, inputs, attrs) as Tensor[];
 }
 
@@ -74,7 +72,7 @@ export function transformerBlockGrads(dy: Tensor, saved: Tensor[], attrs: NamedA
 // internal. (native/fused.ts goes through tf.customGrad instead, see there.)
 export const transformerBlockGradient: GradConfig = {
   kernelName: TransformerBlock,
-  inputsToSave: ['x', ...savedParams],
+  inputsToSave: ['x', ...blockSavedParams],
   outputsToSave: [false, true, true, true, true],
   gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs?: NamedAttrMap) => {
     const g = transformerBlockGrads(Array.isArray(dys) ? dys[0] : dys, saved, attrs ?? {});

@@ -215,34 +215,26 @@ Napi::Value Philox(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// Each chunk's mask is made in out (on the stack when in place), then multiplied.
 void dropout_apply_range(float* out, const float* x, uint64_t begin, size_t n, const DropoutKey& key) {
   constexpr size_t chunk = 4096;
-  float m[chunk];
-  for (size_t i = 0; i < n; i += chunk) {
-    const size_t c = n - i < chunk ? n - i : chunk;
-    dropout_mask(m, begin + i, c, key);
-    if (out != x) std::memcpy(out + i, x + i, c * sizeof(float));
-    mul_inplace(out + i, m, c);
-  }
-}
-
-void dropout_apply(float* out, const float* x, size_t n, const DropoutKey& key) {
-  constexpr size_t chunk = 4096;  // each chunk's mask is made in out (on the stack when in place), then multiplied
   if (out == x) {
     float m[chunk];
     for (size_t i = 0; i < n; i += chunk) {
       const size_t c = n - i < chunk ? n - i : chunk;
-      dropout_mask(m, i, c, key);
+      dropout_mask(m, begin + i, c, key);
       mul_inplace(out + i, m, c);
     }
     return;
   }
   for (size_t i = 0; i < n; i += chunk) {
     const size_t c = n - i < chunk ? n - i : chunk;
-    dropout_mask(out + i, i, c, key);
+    dropout_mask(out + i, begin + i, c, key);
     mul_inplace(out + i, x + i, c);
   }
 }
+
+void dropout_apply(float* out, const float* x, size_t n, const DropoutKey& key) { dropout_apply_range(out, x, 0, n, key); }
 
 void init_dropout(Napi::Env env, Napi::Object exports) {
   exports.Set("dropout", Napi::Function::New(env, Dropout));

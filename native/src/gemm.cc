@@ -229,23 +229,7 @@ const Config& config() {
 // this is allocated once per thread. Separate buffers for A and B because the thread that packs
 // a shared B panel also computes tiles (packing its own A) while that panel is in use.
 
-struct Scratch {
-  void* raw = nullptr;
-  float* p = nullptr;  // raw rounded up to a cache line (std::aligned_alloc is not on MSVC)
-  size_t cap = 0;
-  ~Scratch() { std::free(raw); }
-  float* get(size_t n) {
-    if (n > cap) {
-      std::free(raw);
-      cap = (n + 1023) & ~size_t(1023);
-      raw = std::malloc(cap * sizeof(float) + 64);
-      if (!raw) std::abort();
-      p = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t(63));
-    }
-    return p;
-  }
-};
-thread_local Scratch t_scratch_a, t_scratch_b;
+thread_local gemm_detail::Scratch<float> t_scratch_a, t_scratch_b;
 
 // One GEMM (one batch item).
 struct Problem {
@@ -281,12 +265,7 @@ bool use_direct(const Config& cfg, int N, int K) {
 std::atomic<bool> g_bf16{false};
 bool use_bf16(int M, int N, int K) { return M >= 16 && N >= 16 && K >= 32 && (double)M * N * K >= 32768.0 * 8; }
 
-// Runs fn(ctx, t, tid) for t in [0, n): on the pool when there is one and it is free,
-// otherwise inline on this thread.
-void parallel_for(ThreadPool* tp, int n, ThreadPool::TaskFn fn, void* ctx) {
-  if (tp && n > 1 && tp->run(n, fn, ctx)) return;
-  for (int t = 0; t < n; ++t) fn(ctx, t, 0);
-}
+using gemm_detail::parallel_for;
 
 // A "panel" is one K slice x N panel of one GEMM (the direct path has a single panel covering
 // all of K and N). Its B operand is prepared once (packed, or used in place) and shared by all
@@ -580,6 +559,11 @@ void parallel_tasks(int ntasks, void (*fn)(void* ctx, int task), void* ctx) {
 }
 
 const char* gemm_kernel_name() { return config().isa->name; }
+
+void gemm_detail::parallel_for(ThreadPool* tp, int n, void (*fn)(void*, int, int), void* ctx) {
+  if (tp && n > 1 && tp->run(n, fn, ctx)) return;
+  for (int t = 0; t < n; ++t) fn(ctx, t, 0);
+}
 
 bool gemm_bf16_available() { return gemm_detail::amx_usable(); }
 

@@ -44,6 +44,9 @@ bool gemm_uses_bf16(int M, int N, int K);  // whether precision bf16 takes the A
 }  // namespace nanolab
 
 #ifdef NANOLAB_GEMM_INTERNAL
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 // ---------------------------------------------------------------------------------------------
 // Internal interface between gemm.cc (blocking, packing, threading) and the per-ISA translation
 // units (micro-kernels). Not part of the public API.
@@ -86,6 +89,30 @@ const Isa* isa_avx2();
 class ThreadPool;
 
 namespace gemm_detail {
+// Per-thread scratch for packed operands: grows, never shrinks, aligned to a cache line
+// (std::aligned_alloc is not on MSVC). Pool threads are persistent, so it is allocated once each.
+template <class T>
+struct Scratch {
+  void* raw = nullptr;
+  T* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(raw); }
+  T* get(size_t n) {
+    if (n > cap) {
+      std::free(raw);
+      cap = (n + 1023) & ~size_t(1023);
+      raw = std::malloc(cap * sizeof(T) + 64);
+      if (!raw) std::abort();
+      p = reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t(63));
+    }
+    return p;
+  }
+};
+
+// Runs fn(ctx, t, tid) for t in [0, n): on tp when there is one and it is free, otherwise
+// inline on this thread.
+void parallel_for(ThreadPool* tp, int n, void (*fn)(void* ctx, int task, int tid), void* ctx);
+
 // gemm_amx.cc: whether AMX-BF16 can run here (asks Linux for the tile state once), and one
 // bf16 GEMM with fp32 accumulation, rows of C split over tp's threads (tp may be null).
 bool amx_usable();

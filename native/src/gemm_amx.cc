@@ -190,29 +190,13 @@ NL_AMX_TARGET void kernel_32x32(const uint16_t* a, const uint16_t* b, int steps,
   _tile_stored(3, acc + 16 * 32 + 16, 128);
 }
 
-struct Scratch16 {
-  void* raw = nullptr;
-  uint16_t* p = nullptr;
-  size_t cap = 0;
-  ~Scratch16() { std::free(raw); }
-  uint16_t* get(size_t n) {
-    if (n > cap) {
-      std::free(raw);
-      cap = (n + 4095) & ~size_t(4095);
-      raw = std::malloc(cap * sizeof(uint16_t) + 64);
-      if (!raw) std::abort();
-      p = reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t(63));
-    }
-    return p;
-  }
-};
-thread_local Scratch16 t_apack, t_bpack;
+thread_local Scratch<uint16_t> t_apack, t_bpack;
 
 struct PanelJob {
   const AmxProblem* g;
   int pc, kc;            // K panel
   bool first;            // first K panel: apply the caller's beta; later ones accumulate
-  const uint16_t* bp;    // packed B panel, all column blocks
+  uint16_t* bp;          // packed B panel, all column blocks
   int rows_per_task;     // multiple of kMB
 };
 
@@ -250,7 +234,7 @@ NL_AMX_TARGET void rows_task(void* ctx, int t, int) {
 void pack_b_task(void* ctx, int jb, int) {
   const PanelJob& J = *static_cast<const PanelJob*>(ctx);
   const int steps = (J.kc + kKS - 1) / kKS;
-  pack_b_block(*J.g, jb * kNB, J.pc, J.kc, const_cast<uint16_t*>(J.bp) + (long long)jb * steps * kStep);
+  pack_b_block(*J.g, jb * kNB, J.pc, J.kc, J.bp + (long long)jb * steps * kStep);
 }
 
 }  // namespace
@@ -286,10 +270,8 @@ void amx_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
     J.pc = pc;
     J.kc = std::min(kc_max, K - pc);
     J.first = pc == 0;
-    if (tp && nblocks > 1) { if (!tp->run(nblocks, pack_b_task, &J)) for (int jb = 0; jb < nblocks; ++jb) pack_b_task(&J, jb, 0); }
-    else for (int jb = 0; jb < nblocks; ++jb) pack_b_task(&J, jb, 0);
-    const int n = (M + J.rows_per_task - 1) / J.rows_per_task;
-    if (!(tp && n > 1 && tp->run(n, rows_task, &J))) for (int t = 0; t < n; ++t) rows_task(&J, t, 0);
+    parallel_for(tp, nblocks, pack_b_task, &J);
+    parallel_for(tp, (M + J.rows_per_task - 1) / J.rows_per_task, rows_task, &J);
   }
 }
 

@@ -4,7 +4,7 @@
 //   (b) OpenBLAS cblas_sgemm, if libopenblas.so.0 can be dlopen'ed (never linked).
 //
 //   sh native/test/run_gemm_test.sh            (builds + runs test and bench)
-//   gemm_bench [--quick] [--threads 1,2] [--shape NAME] [--reps N]
+//   gemm_bench [--quick] [--threads 1,2] [--shape NAME | --mnk MxNxK] [--trans NN] [--reps N]
 #include <dlfcn.h>
 #include <time.h>
 
@@ -128,6 +128,12 @@ const Shape kShapes[] = {
     {"qkv_dW", 1, 384, 1152, 16384},    // X^T @ dY  (K = 16384)
     {"proj_dX", 1, 16384, 1536, 384},
     {"proj_dW", 1, 1536, 384, 16384},
+    // the medium step (16 x 64 tokens, n_embd 128): shapes the direct path takes
+    {"m_qkv", 1, 1024, 384, 128},       // 1024x128 @ 128x384
+    {"m_fc1", 1, 1024, 512, 128},       // 1024x128 @ 128x512
+    {"m_fc2", 1, 1024, 128, 512},       // 1024x512 @ 512x128
+    {"m_proj", 1, 1024, 128, 128},      // 1024x128 @ 128x128
+    {"m_qkv_dW", 1, 128, 384, 1024},    // X^T @ dY (K = 1024)
 };
 
 struct Result {
@@ -162,6 +168,7 @@ int main(int argc, char** argv) {
   int min_reps = 5;
   bool no_ob = false;
   std::string trans_only;
+  Shape custom{nullptr, 1, 0, 0, 0};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--no-openblas")) no_ob = true;
@@ -171,7 +178,17 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--shape") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--trans") && i + 1 < argc) trans_only = argv[++i];
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) min_reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--mnk") && i + 1 < argc) {  // one ad-hoc shape, e.g. 96x64x128
+      custom.name = "custom";
+      custom.batch = 1;
+      if (std::sscanf(argv[++i], "%dx%dx%d", &custom.M, &custom.N, &custom.K) != 3) {
+        std::fprintf(stderr, "--mnk wants MxNxK\n");
+        return 2;
+      }
+    }
   }
+  std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
+  if (custom.name) shapes.assign(1, custom);
   const double target = quick ? 0.15 : 0.6;
   if (!no_ob) load_openblas();
 
@@ -189,7 +206,7 @@ int main(int argc, char** argv) {
 
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> d(-1, 1);
-  for (const Shape& s : kShapes) {
+  for (const Shape& s : shapes) {
     if (!only.empty() && only != s.name) continue;
     const long long szA = (long long)s.M * s.K, szB = (long long)s.K * s.N, szC = (long long)s.M * s.N;
     std::vector<float> A(szA * s.batch), B(szB * s.batch), C(szC * s.batch);

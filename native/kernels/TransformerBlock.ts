@@ -1,6 +1,6 @@
 // Fused pre-norm transformer block (native/kernels/block.cc): one kernel forward, one backward,
 // instead of ~40 small tfjs kernels (and their tape entries and saved-tensor clones) each way.
-// Besides y the forward kernel returns what the backward needs: q, k, v (head-major), the
+// Besides y the forward kernel returns what the backward needs: x Wqkv (q | k | v rows), the
 // attention output, y1 (after the attention residual) and the fc pre-activation. Layer norm
 // outputs, the activation and the attention weights are recomputed in the backward pass.
 import { registerGradient, type GradConfig, type NamedAttrMap, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -31,14 +31,14 @@ export const transformerBlockConfig = config(TransformerBlock, (args) => {
   const inputs = args.inputs as Record<'x' | BlockParamName, TensorInfo>;
   const backend = args.backend as Backend;
   const { x, wfc } = inputs;
-  const [B, T, C] = x.shape, F = wfc.shape[1], H = args.attrs!.nHead as number, N = B * T;
+  const [B, T, C] = x.shape, F = wfc.shape[1], N = B * T;
   const y = allocF32(backend, N * C), qkv = allocF32(backend, 3 * N * C), atty = allocF32(backend, N * C);
   const y1 = allocF32(backend, N * C), h = allocF32(backend, N * F);
   nb().transformerBlockForward(y, qkv, atty, y1, h, f32(backend, x), ...blockParamNames.map((k) => f32(backend, inputs[k])),
     ...dims(args.attrs!, B, T, C, F));
   return [
     backend.makeTensorInfo([B, T, C], 'float32', y),
-    backend.makeTensorInfo([3, B, H, T, C / H], 'float32', qkv),
+    backend.makeTensorInfo([B, T, 3 * C], 'float32', qkv),
     backend.makeTensorInfo([B, T, C], 'float32', atty),
     backend.makeTensorInfo([B, T, C], 'float32', y1),
     backend.makeTensorInfo([B, T, F], 'float32', h),

@@ -84,19 +84,20 @@ int64_t heads_per_task(int64_t BH) {
 }
 
 void attention_forward_heads(float* out, const float* q, const float* k, const float* v, int64_t h0, int64_t h1, const Dims& d) {
-  const int64_t T = d.T, D = d.D;
+  const int64_t T = d.T, D = d.D, ld = d.qkv.st, ldo = d.out.st;
   std::vector<float> S(static_cast<size_t>(kBlock * T)), mask(d.drop ? static_cast<size_t>(T) : 0);
   for (int64_t bh = h0; bh < h1; bh++) {
-    const float* Q = q + bh * T * D;
-    const float* K = k + bh * T * D;
-    const float* V = v + bh * T * D;
-    float* O = out + bh * T * D;
+    const int64_t off = d.qkv.at(bh, d.H);
+    const float* Q = q + off;
+    const float* K = k + off;
+    const float* V = v + off;
+    float* O = out + d.out.at(bh, d.H);
     const uint64_t head_base = static_cast<uint64_t>(bh) * T * T;
     for (int64_t i0 = 0; i0 < T; i0 += kBlock) {
       const int64_t rows = i0 + kBlock < T ? kBlock : T - i0, ncol = i0 + rows;
-      nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * D, D, K, D, 0.0f, S.data(), ncol);
+      nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * ld, ld, K, ld, 0.0f, S.data(), ncol);
       causal_softmax(S.data(), S.data(), mask.data(), i0, rows, ncol, head_base, d);
-      nanolab::sgemm(false, false, rows, D, ncol, 1.0f, S.data(), ncol, V, D, 0.0f, O + i0 * D, D);
+      nanolab::sgemm(false, false, rows, D, ncol, 1.0f, S.data(), ncol, V, ld, 0.0f, O + i0 * ldo, ldo);
     }
   }
 }
@@ -141,24 +142,24 @@ NL_CLONES void scores_grad_heads(float* dS, const float* P, const float* PM, flo
 // Long sequences, heads [h0, h1). dk, dv must be zero-filled (they accumulate over blocks).
 void attention_backward_heads(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                               const float* v, int64_t h0, int64_t h1, const Dims& d) {
-  const int64_t T = d.T, D = d.D;
+  const int64_t T = d.T, D = d.D, ld = d.qkv.st, ldo = d.out.st;
   const size_t blk = static_cast<size_t>(kBlock * T);
   std::vector<float> P(blk), PMbuf(d.drop ? blk : 0), dS(blk), mask(d.drop ? static_cast<size_t>(T) : 0);
   for (int64_t bh = h0; bh < h1; bh++) {
-    const size_t off = static_cast<size_t>(bh * T * D);
-    const float *Q = q + off, *K = k + off, *V = v + off, *dO = dout + off;
+    const int64_t off = d.qkv.at(bh, d.H);
+    const float *Q = q + off, *K = k + off, *V = v + off, *dO = dout + d.out.at(bh, d.H);
     float *dQ = dq + off, *dK = dk + off, *dV = dv + off;
     const uint64_t head_base = static_cast<uint64_t>(bh) * T * T;
     for (int64_t i0 = 0; i0 < T; i0 += kBlock) {
       const int64_t rows = i0 + kBlock < T ? kBlock : T - i0, ncol = i0 + rows;
       float* PM = d.drop ? PMbuf.data() : P.data();
-      nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * D, D, K, D, 0.0f, P.data(), ncol);
+      nanolab::sgemm(false, true, rows, ncol, D, d.scale, Q + i0 * ld, ld, K, ld, 0.0f, P.data(), ncol);
       causal_softmax(P.data(), PM, mask.data(), i0, rows, ncol, head_base, d);
-      nanolab::sgemm(true, false, ncol, D, rows, 1.0f, PM, ncol, dO + i0 * D, D, 1.0f, dV, D);
-      nanolab::sgemm(false, true, rows, ncol, D, 1.0f, dO + i0 * D, D, V, D, 0.0f, dS.data(), ncol);
+      nanolab::sgemm(true, false, ncol, D, rows, 1.0f, PM, ncol, dO + i0 * ldo, ldo, 1.0f, dV, ld);
+      nanolab::sgemm(false, true, rows, ncol, D, 1.0f, dO + i0 * ldo, ldo, V, ld, 0.0f, dS.data(), ncol);
       scores_grad(dS.data(), P.data(), PM, i0, rows, ncol, d.drop);
-      nanolab::sgemm(false, false, rows, D, ncol, d.scale, dS.data(), ncol, K, D, 0.0f, dQ + i0 * D, D);
-      nanolab::sgemm(true, false, ncol, D, rows, d.scale, dS.data(), ncol, Q + i0 * D, D, 1.0f, dK, D);
+      nanolab::sgemm(false, false, rows, D, ncol, d.scale, dS.data(), ncol, K, ld, 0.0f, dQ + i0 * ld, ld);
+      nanolab::sgemm(true, false, ncol, D, rows, d.scale, dS.data(), ncol, Q + i0 * ld, ld, 1.0f, dK, ld);
     }
   }
 }
@@ -181,36 +182,60 @@ int64_t heads_per_chunk(const Dims& d) {
   return g < 1 ? 1 : (g > d.BH ? d.BH : g);
 }
 
+// The heads of a chunk go through the gemm in runs that sgemm_batched can stride over: heads of
+// one batch row (stride sh); a chunk's scores are contiguous, T x T per head.
+template <class F>
+void for_head_runs(int64_t h0, int64_t g, const Dims& d, const F& f) {
+  const bool uniform = d.qkv.sb == d.H * d.qkv.sh && d.out.sb == d.H * d.out.sh;  // e.g. contiguous heads
+  for (int64_t bh = h0; bh < h0 + g;) {
+    const int64_t run = uniform ? g : std::min(d.H - bh % d.H, h0 + g - bh);
+    f(bh, static_cast<int>(run), bh - h0);
+    bh += run;
+  }
+}
+
 // chunk c of G heads, one pool task each
 void attention_forward_chunk(float* out, const float* q, const float* k, const float* v, int64_t c, const Dims& d) {
-  const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
+  const int64_t T = d.T, D = d.D, TT = T * T, G = heads_per_chunk(d), ld = d.qkv.st, ldo = d.out.st;
+  const int64_t sh = d.qkv.sh, sho = d.out.sh;
   std::vector<float> S(static_cast<size_t>(G * TT)), mask(d.drop ? static_cast<size_t>(G * TT) : 0);
-  for (int64_t h0 = c * G; h0 < d.BH && h0 < (c + 1) * G; h0 += G) {
-    const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
-    const int64_t o = h0 * TD;
-    nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, S.data(), T, TT);
-    causal_softmax_heads(S.data(), S.data(), mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
-    nanolab::sgemm_batched(g, false, false, T, D, T, 1.0f, S.data(), T, TT, v + o, D, TD, 0.0f, out + o, D, TD);
-  }
+  const int64_t h0 = c * G, g = std::min(G, d.BH - h0);
+  for_head_runs(h0, g, d, [&](int64_t bh, int run, int64_t i) {
+    const int64_t o = d.qkv.at(bh, d.H);
+    nanolab::sgemm_batched(run, false, true, T, T, D, d.scale, q + o, ld, sh, k + o, ld, sh, 0.0f, S.data() + i * TT, T, TT);
+  });
+  causal_softmax_heads(S.data(), S.data(), mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
+  for_head_runs(h0, g, d, [&](int64_t bh, int run, int64_t i) {
+    const int64_t o = d.qkv.at(bh, d.H);
+    nanolab::sgemm_batched(run, false, false, T, D, T, 1.0f, S.data() + i * TT, T, TT, v + o, ld, sh, 0.0f,
+                           out + d.out.at(bh, d.H), ldo, sho);
+  });
 }
 
 void attention_backward_chunk(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                               const float* v, int64_t c, const Dims& d) {
-  const int64_t T = d.T, D = d.D, TD = T * D, TT = T * T, G = heads_per_chunk(d);
+  const int64_t T = d.T, D = d.D, TT = T * T, G = heads_per_chunk(d), ld = d.qkv.st, ldo = d.out.st;
+  const int64_t sh = d.qkv.sh, sho = d.out.sh;
   const size_t n = static_cast<size_t>(G * TT);
   std::vector<float> P(n), PMbuf(d.drop ? n : 0), dS(n), mask(d.drop ? n : 0), Di(static_cast<size_t>(G * T));
   float* PM = d.drop ? PMbuf.data() : P.data();
-  for (int64_t h0 = c * G; h0 < d.BH && h0 < (c + 1) * G; h0 += G) {
-    const int g = static_cast<int>(h0 + G < d.BH ? G : d.BH - h0);
-    const int64_t o = h0 * TD;
-    nanolab::sgemm_batched(g, false, true, T, T, D, d.scale, q + o, D, TD, k + o, D, TD, 0.0f, P.data(), T, TT);
-    causal_softmax_heads(P.data(), PM, mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
-    nanolab::sgemm_batched(g, true, false, T, D, T, 1.0f, PM, T, TT, dout + o, D, TD, 0.0f, dv + o, D, TD);
-    nanolab::sgemm_batched(g, false, true, T, T, D, 1.0f, dout + o, D, TD, v + o, D, TD, 0.0f, dS.data(), T, TT);
-    scores_grad_heads(dS.data(), P.data(), PM, Di.data(), g * T, T, d.drop);
-    nanolab::sgemm_batched(g, false, false, T, D, T, d.scale, dS.data(), T, TT, k + o, D, TD, 0.0f, dq + o, D, TD);
-    nanolab::sgemm_batched(g, true, false, T, D, T, d.scale, dS.data(), T, TT, q + o, D, TD, 0.0f, dk + o, D, TD);
-  }
+  const int64_t h0 = c * G, g = std::min(G, d.BH - h0);
+  for_head_runs(h0, g, d, [&](int64_t bh, int run, int64_t i) {
+    const int64_t o = d.qkv.at(bh, d.H);
+    nanolab::sgemm_batched(run, false, true, T, T, D, d.scale, q + o, ld, sh, k + o, ld, sh, 0.0f, P.data() + i * TT, T, TT);
+  });
+  causal_softmax_heads(P.data(), PM, mask.data(), g * T, static_cast<uint64_t>(h0) * TT, d);
+  for_head_runs(h0, g, d, [&](int64_t bh, int run, int64_t i) {
+    const int64_t o = d.qkv.at(bh, d.H), oo = d.out.at(bh, d.H);
+    nanolab::sgemm_batched(run, true, false, T, D, T, 1.0f, PM + i * TT, T, TT, dout + oo, ldo, sho, 0.0f, dv + o, ld, sh);
+    nanolab::sgemm_batched(run, false, true, T, T, D, 1.0f, dout + oo, ldo, sho, v + o, ld, sh, 0.0f, dS.data() + i * TT, T, TT);
+  });
+  scores_grad_heads(dS.data(), P.data(), PM, Di.data(), g * T, T, d.drop);
+  for_head_runs(h0, g, d, [&](int64_t bh, int run, int64_t i) {
+    const int64_t o = d.qkv.at(bh, d.H);
+    nanolab::sgemm_batched(run, false, false, T, D, T, d.scale, dS.data() + i * TT, T, TT, k + o, ld, sh, 0.0f, dq + o, ld, sh);
+    nanolab::sgemm_batched(run, true, false, T, D, T, d.scale, dS.data() + i * TT, T, TT, q + o, ld, sh, 0.0f, dk + o, ld, sh);
+  });
 }
 
 int chunks(const Dims& d) { return static_cast<int>((d.BH + heads_per_chunk(d) - 1) / heads_per_chunk(d)); }
@@ -254,7 +279,8 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
 
 AttentionDims attention_dims(int64_t BH, int64_t T, int64_t D, const DropoutKey& key) {
   AttentionDims d;
-  d.BH = BH; d.T = T; d.D = D;
+  d.BH = BH; d.H = 1; d.T = T; d.D = D;
+  d.qkv = d.out = heads_contiguous(1, T, D);
   d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
   d.key = key;
   d.drop = key.rate > 0;

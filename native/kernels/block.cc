@@ -4,9 +4,9 @@
 //   y  = y1 + Dropout(act(LN2(y1) Wfc + bfc) Wfp + bfp)
 // Attention is attention.cc's (dropout on the weights), LayerNorm layernorm.cc's, GELU gelu.cc's
 // and the masks dropout.cc's, so the numbers are those of the composite's kernels (same float
-// operation order: matmul, + bias, * mask, + residual). Saved for the backward pass: q, k, v
-// (head-major, as attention.cc wants them), the attention output, y1 and the fc pre-activation;
-// the layer norm outputs, the activation and the attention weights are recomputed.
+// operation order: matmul, + bias, * mask, + residual). Saved for the backward pass: x Wqkv (the
+// q | k | v rows, which attention.cc reads in place), the attention output, y1 and the fc
+// pre-activation; the layer norm outputs, the activation and the attention weights are recomputed.
 #include "../src/gemm.h"
 #include "attention.h"
 #include "common.h"
@@ -54,49 +54,13 @@ constexpr int64_t kGrain = 1 << 15;  // elements per task: 128 KB of floats
 
 int64_t row_grain(int64_t C) { return kGrain / C > 0 ? kGrain / C : 1; }
 
-// The layout changes below go over batch rows [b0, b1); *_all spread them over the pool.
-// (B, T, 3, H, hs) rows of x Wqkv -> (3, B, H, T, hs)
-void split_heads(float* qkv, const float* flat, const BlockDims& d, int64_t b0, int64_t b1) {
-  const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t t = 0; t < d.T; t++)
-      for (int64_t s = 0; s < 3; s++)
-        for (int64_t h = 0; h < d.H; h++)
-          std::memcpy(qkv + (((s * d.B + b) * d.H + h) * d.T + t) * d.hs, flat + ((b * d.T + t) * 3 + s) * d.C + h * d.hs,
-                      hs * sizeof(float));
-}
-
-// (3, B, H, T, hs) -> (B, T, 3 C)
-void merge_qkv(float* flat, const float* qkv, const BlockDims& d, int64_t b0, int64_t b1) {
-  const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t t = 0; t < d.T; t++)
-      for (int64_t s = 0; s < 3; s++)
-        for (int64_t h = 0; h < d.H; h++)
-          std::memcpy(flat + ((b * d.T + t) * 3 + s) * d.C + h * d.hs, qkv + (((s * d.B + b) * d.H + h) * d.T + t) * d.hs,
-                      hs * sizeof(float));
-}
-
-// (B, H, T, hs) <-> (B, T, C)
-void heads_to_rows(float* rows, const float* heads, const BlockDims& d, int64_t b0, int64_t b1) {
-  const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t h = 0; h < d.H; h++)
-      for (int64_t t = 0; t < d.T; t++)
-        std::memcpy(rows + (b * d.T + t) * d.C + h * d.hs, heads + ((b * d.H + h) * d.T + t) * d.hs, hs * sizeof(float));
-}
-void rows_to_heads(float* heads, const float* rows, const BlockDims& d, int64_t b0, int64_t b1) {
-  const size_t hs = static_cast<size_t>(d.hs);
-  for (int64_t b = b0; b < b1; b++)
-    for (int64_t h = 0; h < d.H; h++)
-      for (int64_t t = 0; t < d.T; t++)
-        std::memcpy(heads + ((b * d.H + h) * d.T + t) * d.hs, rows + (b * d.T + t) * d.C + h * d.hs, hs * sizeof(float));
-}
-
-template <class F>
-void per_batch(const BlockDims& d, const F& f) {
-  const int64_t g = kGrain / (d.T * d.C) > 0 ? kGrain / (d.T * d.C) : 1;
-  par_for(d.B, g, [&](int64_t b0, int64_t b1, int) { f(b0, b1); });
+// q, k, v read in place from the rows of x Wqkv (N, 3C), the output written as rows of (N, C).
+AttentionDims block_attention_dims(const BlockDims& d) {
+  AttentionDims ad = attention_dims(d.B * d.H, d.T, d.hs, d.attn);
+  ad.H = d.H;
+  ad.qkv = heads_in_rows(d.T, d.hs, 3 * d.C);
+  ad.out = heads_in_rows(d.T, d.hs, d.C);
+  return ad;
 }
 
 NL_CLONES void add_bias_rows(float* y, const float* bias, int64_t r0, int64_t r1, int64_t C) {
@@ -140,7 +104,7 @@ NL_CLONES void col_sum_rows(double* acc, const float* x, int64_t r0, int64_t r1,
 // pre(r0, r1) first makes rows [r0, r1) of x, in the same task (one pass over the pool, not two).
 template <class Pre>
 void col_sum(float* out, const float* x, int64_t N, int64_t C, const Pre& pre) {
-  const int64_t grain = row_grain(C) * 4, chunks = (N + grain - 1) / grain;
+  const int64_t grain = row_grain(C), chunks = (N + grain - 1) / grain;
   std::vector<double> part(static_cast<size_t>(chunks * C));
   par_for(N, grain, [&](int64_t a, int64_t b, int t) { pre(a, b); col_sum_rows(part.data() + t * C, x, a, b, C); });
   for (int64_t c = 0; c < C; c++) {
@@ -158,7 +122,7 @@ void ln_forward(float* out, const float* inp, const float* g, const float* b, in
 // Then the residual: dx = dres + dinp, in the same task.
 void ln_backward_residual(float* dx, float* dinp, float* dg, float* db, const float* dres, const float* dout,
                           const float* inp, const float* g, int64_t N, int64_t C, float eps) {
-  const int64_t grain = row_grain(C) * 4, chunks = (N + grain - 1) / grain;
+  const int64_t grain = row_grain(C), chunks = (N + grain - 1) / grain;
   std::vector<float> part(static_cast<size_t>(chunks * 2 * C));
   par_for(N, grain, [&](int64_t r0, int64_t r1, int t) {
     float* p = part.data() + t * 2 * C;
@@ -199,18 +163,14 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
                    const BlockDims& d) {
   const int64_t N = d.N, C = d.C, F = d.F, NC = N * C;
   const int n = static_cast<int>(N), c = static_cast<int>(C), f = static_cast<int>(F);
-  float* s = g_scratch.get(static_cast<size_t>(NC * 5 + N * F));
-  float* xln = s;                // (N, C)
-  float* flat = xln + NC;        // (N, 3C)
-  float* heads = flat + 3 * NC;  // (B, H, T, hs), later the projection (N, C)
-  float* act = heads + NC;       // (N, F)
+  float* s = g_scratch.get(static_cast<size_t>(NC * 2 + N * F));
+  float* xln = s;        // (N, C)
+  float* p = xln + NC;   // (N, C) a branch's projection
+  float* act = p + NC;   // (N, F)
 
   ln_forward(xln, x, ln1g, ln1b, N, C, d.eps);
-  nanolab::sgemm(false, false, n, 3 * c, c, 1.0f, xln, c, wqkv, 3 * c, 0.0f, flat, 3 * c);
-  per_batch(d, [&](int64_t b0, int64_t b1) { split_heads(qkv, flat, d, b0, b1); });
-  attention_forward(heads, qkv, qkv + NC, qkv + 2 * NC, attention_dims(d.B * d.H, d.T, d.hs, d.attn));
-  per_batch(d, [&](int64_t b0, int64_t b1) { heads_to_rows(atty, heads, d, b0, b1); });
-  float* p = heads;
+  nanolab::sgemm(false, false, n, 3 * c, c, 1.0f, xln, c, wqkv, 3 * c, 0.0f, qkv, 3 * c);
+  attention_forward(atty, qkv, qkv + C, qkv + 2 * C, block_attention_dims(d));
   nanolab::sgemm(false, false, n, c, c, 1.0f, atty, c, wproj, c, 0.0f, p, c);
   bias_dropout_residual(y1, p, bproj, x, N, C, d.proj);
 
@@ -227,16 +187,15 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
                     const float* ln1b, const float* wqkv, const float* wproj, const float* ln2g, const float* ln2b,
                     const float* wfc, const float* wfp, const BlockDims& d) {
   const int64_t N = d.N, C = d.C, F = d.F, NC = N * C;
-  const size_t nc = static_cast<size_t>(NC), nf = static_cast<size_t>(N * F);
+  const size_t nf = static_cast<size_t>(N * F);
   const int n = static_cast<int>(N), c = static_cast<int>(C), f = static_cast<int>(F);
-  float* s = g_scratch.get(static_cast<size_t>(NC * 11 + 2 * N * F));
+  float* s = g_scratch.get(static_cast<size_t>(NC * 8 + 2 * N * F));
   float* dbranch = s;            // (N, C) gradient at a branch output (after its dropout)
   float* dy1 = dbranch + NC;     // (N, C)
   float* xln = dy1 + NC;         // (N, C) recomputed layer norm output
   float* dxln = xln + NC;        // (N, C)
   float* dln = dxln + NC;        // (N, C) layer norm input gradient
-  float* dqkv = dln + NC;        // (3, B, H, T, hs)
-  float* dflat = dqkv + 3 * NC;  // (N, 3C)
+  float* dflat = dln + NC;       // (N, 3C) gradient of x Wqkv: dq | dk | dv in each row
   float* act = dflat + 3 * NC;   // (N, F)
   float* dact = act + nf;        // (N, F)
 
@@ -260,12 +219,11 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
   col_sum(dbproj, dbranch, N, C, [&](int64_t r0, int64_t r1) { dropout_rows(dbranch, dy1, r0 * C, r1 * C, d.proj); });
   nanolab::sgemm(true, false, c, c, n, 1.0f, atty, c, dbranch, c, 0.0f, dwproj, c);
   nanolab::sgemm(false, true, n, c, c, 1.0f, dbranch, c, wproj, c, 0.0f, dxln, c);
-  float* dheads = dln;
-  per_batch(d, [&](int64_t b0, int64_t b1) { rows_to_heads(dheads, dxln, d, b0, b1); });
-  const AttentionDims ad = attention_dims(d.B * d.H, d.T, d.hs, d.attn);
-  if (d.T > kAttentionBlock) std::memset(dqkv + NC, 0, 2 * nc * sizeof(float));
-  attention_backward(dqkv, dqkv + NC, dqkv + 2 * NC, dheads, qkv, qkv + NC, qkv + 2 * NC, ad);
-  per_batch(d, [&](int64_t b0, int64_t b1) { merge_qkv(dflat, dqkv, d, b0, b1); });
+  if (d.T > kAttentionBlock)  // the blocked path accumulates dk and dv
+    par_for(N, row_grain(3 * C), [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; r++) std::memset(dflat + r * 3 * C + C, 0, 2 * static_cast<size_t>(C) * sizeof(float));
+    });
+  attention_backward(dflat, dflat + C, dflat + 2 * C, dxln, qkv, qkv + C, qkv + 2 * C, block_attention_dims(d));
   ln_forward(xln, x, ln1g, ln1b, N, C, d.eps);
   nanolab::sgemm(true, false, c, 3 * c, n, 1.0f, xln, c, dflat, 3 * c, 0.0f, dwqkv, 3 * c);
   nanolab::sgemm(false, true, n, c, 3 * c, 1.0f, dflat, 3 * c, wqkv, 3 * c, 0.0f, dxln, c);

@@ -177,6 +177,7 @@ struct Config {
   long long panel;          // B panel budget in floats (kc x nc, kept in L2)
   int direct_max_k;         // direct path: K <= this ...
   long long direct_max_kn;  // ... and K*N <= this (B must stay cache resident)
+  int direct_pack_min_m;    // direct path: B is packed once from this many rows of C up
   double par_min_flops;     // below this, run on the calling thread only
   int force_path;           // -1 auto, 0 packed, 1 direct (tuning/testing only)
 };
@@ -214,6 +215,7 @@ Config make_config() {
   cfg.mc = std::max(env_int("NANOLAB_GEMM_MC", 96) / best->mr, 1) * best->mr;
   cfg.direct_max_k = env_int("NANOLAB_GEMM_DIRECT_K", 512);
   cfg.direct_max_kn = (long long)env_int("NANOLAB_GEMM_DIRECT_KN", 96 * 1024);
+  cfg.direct_pack_min_m = env_int("NANOLAB_GEMM_DIRECT_PACK_M", 24);
   cfg.par_min_flops = (double)env_int("NANOLAB_GEMM_PAR_MIN_KFLOP", 4096) * 1e3;
   cfg.force_path = env_int("NANOLAB_GEMM_PATH", -1);
   return cfg;
@@ -254,8 +256,15 @@ inline const float* b_at(const Problem& g, int p, int j) {  // &op(B)(p,j)
 inline int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 inline int round_up(int a, int b) { return ceil_div(a, b) * b; }
 
-bool use_direct(const Config& cfg, int N, int K) {
+// Operands read in place with a long row stride (wider than one NR sliver) stream badly: every
+// k step of a micro-tile touches new lines a whole row apart (and strides that are multiples of
+// 1-2 KB alias in L1). Once there are enough rows of C to share it, B is packed once; a
+// transposed A with that many rows takes the packed path, which packs A too.
+bool wide_operands(const Config& cfg, int M, int N) { return M >= cfg.direct_pack_min_m && N > cfg.isa->nr; }
+
+bool use_direct(const Config& cfg, bool ta, int M, int N, int K) {
   if (cfg.force_path >= 0) return cfg.force_path == 1 && K <= 4096;
+  if (ta && wide_operands(cfg, M, N)) return false;
   return K <= cfg.direct_max_k && (long long)K * N <= cfg.direct_max_kn;
 }
 
@@ -370,7 +379,7 @@ void run_gemm(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads)
   Panel P;
   P.cfg = &cfg;
   P.g = &g;
-  P.direct = use_direct(cfg, g.N, g.K);
+  P.direct = use_direct(cfg, g.ta, g.M, g.N, g.K);
 
   if (P.direct) {
     P.pc = 0;
@@ -378,11 +387,11 @@ void run_gemm(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads)
     P.jc = 0;
     P.nc = g.N;
     P.beta = g.beta;
-    if (!g.tb) {  // B in place
+    if (!g.tb && !wide_operands(cfg, g.M, g.N)) {  // B in place
       P.b = b_at(g, 0, 0);
       P.bs = g.ldb;
       P.b_sliver = NR;
-    } else {  // B^T: transpose it once into NR slivers (it is small on this path)
+    } else {  // pack B once into NR slivers (it is small on this path)
       P.bp = t_scratch_b.get((size_t)round_up(g.N, NR) * g.K + 16);
       P.pack_step = round_up(g.N, NR);
       pack_task(&P, 0, 0);

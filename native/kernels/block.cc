@@ -175,8 +175,16 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
   bias_dropout_residual(y1, p, bproj, x, N, C, d.proj);
 
   ln_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
-  nanolab::sgemm(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f);
-  bias_activation(act, h, bfc, N, F, d.gelu);
+  if (d.gelu) {
+    nanolab::sgemm(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f);
+    bias_activation(act, h, bfc, N, F, true);
+  } else {  // h = xln Wfc + bfc and act = relu(h) as the GEMM finishes each part of h
+    nanolab::GemmEpilogue ep;
+    ep.bias = bfc;
+    ep.relu_out = act;
+    ep.ld_relu = F;
+    nanolab::sgemm_epilogue(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f, ep);
+  }
   nanolab::sgemm(false, false, n, c, f, 1.0f, act, f, wfp, c, 0.0f, p, c);
   bias_dropout_residual(y, p, bfp, y1, N, C, d.ff);
 }

@@ -244,7 +244,28 @@ struct Problem {
   long long ldb;
   float* C;
   long long ldc;
+  const GemmEpilogue* ep;  // null: none
 };
+
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define NL_GEMM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NL_GEMM_CLONES
+#endif
+
+// The epilogue on rows [i0, i1) x columns [j0, j1) of C, right after their last K slice.
+NL_GEMM_CLONES void epilogue_rect(const Problem& g, int i0, int i1, int j0, int j1) {
+  const GemmEpilogue& ep = *g.ep;
+  for (int i = i0; i < i1; ++i) {
+    float* c = g.C + (long long)i * g.ldc;
+    if (ep.bias)
+      for (int j = j0; j < j1; ++j) c[j] = c[j] + ep.bias[j];
+    if (ep.relu_out) {
+      float* r = ep.relu_out + (long long)i * ep.ld_relu;
+      for (int j = j0; j < j1; ++j) r[j] = c[j] > 0.0f ? c[j] : 0.0f;
+    }
+  }
+}
 
 inline const float* a_at(const Problem& g, int i, int p) {  // &op(A)(i,p)
   return g.ta ? g.A + (long long)p * g.lda + i : g.A + (long long)i * g.lda + p;
@@ -327,8 +348,10 @@ void tile_task(void* ctx, int t, int) {
     bk.a_sliver = isa.mr * bk.ars;
     bk.c = g.C + (long long)m0 * g.ldc + P.jc + j0;
     isa.block(bk);
+    if (g.ep) epilogue_rect(g, m0, m1, P.jc + j0, P.jc + j0 + n);
     return;
   }
+  const bool last_slice = P.pc + P.kc == g.K;
   // Packed: A packed MC rows at a time (the A block stays in L2 while its slivers are used).
   const int mc_max = P.cfg->mc;
   float* ap = t_scratch_a.get((size_t)mc_max * P.kc + 16);
@@ -343,6 +366,7 @@ void tile_task(void* ctx, int t, int) {
     bk.a = ap;
     bk.c = g.C + (long long)ic * g.ldc + P.jc + j0;
     isa.block(bk);
+    if (g.ep && last_slice) epilogue_rect(g, ic, ic + mc, P.jc + j0, P.jc + j0 + n);  // still in L2
   }
 }
 
@@ -496,6 +520,12 @@ void item_task(void* ctx, int b, int) {
   run_gemm(*bt.cfg, g, nullptr, 1);
 }
 
+void epilogue_task(void* ctx, int t, int) {
+  const Problem& g = *static_cast<const Problem*>(ctx);
+  const int rows = ceil_div(g.M, 64);
+  epilogue_rect(g, t * rows, std::min(g.M, (t + 1) * rows), 0, g.N);
+}
+
 void gemm_batched_impl(int batch, const Problem& g0, long long sA, long long sB, long long sC) {
   if (batch <= 0 || g0.M <= 0 || g0.N <= 0) return;
   if (g0.K <= 0 || g0.alpha == 0.0f) {
@@ -503,6 +533,7 @@ void gemm_batched_impl(int batch, const Problem& g0, long long sA, long long sB,
       Problem g = g0;
       g.C += b * sC;
       scale_c(g);
+      if (g.ep) epilogue_rect(g, 0, g.M, 0, g.N);  // (sgemm_epilogue: batch 1)
       if (sC == 0) break;  // same C every time; scaling it again would apply beta twice
     }
     return;
@@ -516,6 +547,7 @@ void gemm_batched_impl(int batch, const Problem& g0, long long sA, long long sB,
     for (int b = 0; b < batch; ++b)
       gemm_detail::amx_gemm(g0.ta, g0.tb, g0.M, g0.N, g0.K, g0.alpha, g0.A + b * sA, g0.lda, g0.B + b * sB, g0.ldb,
                             g0.beta, g0.C + b * sC, g0.ldc, tp, nthreads);
+    if (g0.ep) parallel_for(tp, std::min(64, g0.M), epilogue_task, const_cast<Problem*>(&g0));  // (batch 1)
     return;
   }
   Batch bt{&cfg, g0, sA, sB, sC};
@@ -536,14 +568,20 @@ void gemm_batched_impl(int batch, const Problem& g0, long long sA, long long sB,
 
 void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc) {
-  Problem g{transA, transB, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc};
+  Problem g{transA, transB, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, nullptr};
+  gemm_batched_impl(1, g, 0, 0, 0);
+}
+
+void sgemm_epilogue(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc, const GemmEpilogue& ep) {
+  Problem g{transA, transB, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, (ep.bias || ep.relu_out) ? &ep : nullptr};
   gemm_batched_impl(1, g, 0, 0, 0);
 }
 
 void sgemm_batched(int batch, bool transA, bool transB, int M, int N, int K, float alpha,
                    const float* A, int lda, long long strideA, const float* B, int ldb,
                    long long strideB, float beta, float* C, int ldc, long long strideC) {
-  Problem g{transA, transB, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc};
+  Problem g{transA, transB, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, nullptr};
   gemm_batched_impl(batch, g, strideA, strideB, strideC);
 }
 

@@ -16,6 +16,19 @@ void sgemm_batched(int batch, bool transA, bool transB, int M, int N, int K, flo
                    const float* A, int lda, long long strideA, const float* B, int ldb, long long strideB,
                    float beta, float* C, int ldc, long long strideC);
 
+// What to do with each finished element of C, fused into the GEMM while C is still in cache
+// (fields may be null): C[i][j] += bias[j], then relu_out[i * ld_relu + j] = max(C[i][j], 0).
+// The same float operations as a separate bias add and ReLU after the product, so the same bits.
+struct GemmEpilogue {
+  const float* bias = nullptr;
+  float* relu_out = nullptr;
+  long long ld_relu = 0;
+};
+
+// sgemm, then the epilogue on every element of C.
+void sgemm_epilogue(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc, const GemmEpilogue& ep);
+
 // Persistent thread pool. Default size: NANOLAB_THREADS if set, else std::thread::hardware_concurrency().
 // sgemm* may be called from several threads at once (one call at a time uses the pool, the
 // others compute on their own thread); set_num_threads must not run concurrently with them.

@@ -212,6 +212,51 @@ void check_determinism() {
   }
 }
 
+// sgemm_epilogue must give exactly the bits of sgemm followed by a separate bias add and ReLU,
+// on every path (direct, packed with several K slices, K == 0) and thread count.
+void check_epilogue() {
+  const int shapes[][3] = {{1, 1, 1}, {7, 70, 9}, {130, 200, 64}, {300, 700, 600}, {64, 1536, 384}, {40, 90, 0}};
+  for (auto& s : shapes) {
+    const int M = s[0], N = s[1], K = s[2];
+    for (int tr = 0; tr < 4; ++tr) {
+      const bool ta = tr & 1, tb = tr & 2;
+      std::vector<float> A((size_t)M * K + 1), B((size_t)K * N + 1), bias(N), C((size_t)M * N), ref((size_t)M * N);
+      std::vector<float> relu((size_t)M * (N + 3), -7.0f), ref_relu((size_t)M * (N + 3), -7.0f);
+      fill(A.data(), A.size());
+      fill(B.data(), B.size());
+      fill(bias.data(), bias.size());
+      fill(ref.data(), ref.size());
+      C = ref;  // beta = 0.5 reads C
+      const int lda = ta ? M : K, ldb = tb ? K : N;
+      nanolab::sgemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.5f, ref.data(), N);
+      for (int i = 0; i < M; ++i)
+        for (int j = 0; j < N; ++j) {
+          float& c = ref[(size_t)i * N + j];
+          c = c + bias[j];
+          ref_relu[(size_t)i * (N + 3) + j] = c > 0.0f ? c : 0.0f;
+        }
+      bool ok = true;
+      for (int nt : {1, 2}) {
+        nanolab::set_num_threads(nt);
+        std::vector<float> c = C, r((size_t)M * (N + 3), -7.0f);
+        nanolab::GemmEpilogue ep;
+        ep.bias = bias.data();
+        ep.relu_out = r.data();
+        ep.ld_relu = N + 3;
+        nanolab::sgemm_epilogue(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.5f, c.data(), N, ep);
+        if (std::memcmp(c.data(), ref.data(), c.size() * sizeof(float)) ||
+            std::memcmp(r.data(), ref_relu.data(), r.size() * sizeof(float))) {
+          std::printf("FAIL epilogue %c%c M=%d N=%d K=%d threads=%d\n", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, nt);
+          ok = false;
+        }
+      }
+      ++g_cases;
+      if (!ok) ++g_failures;
+    }
+  }
+  if (!g_quiet) std::printf("ok   sgemm_epilogue (bias + ReLU) bit-identical to sgemm then bias then ReLU\n");
+}
+
 // Thread-pool stress: many back-to-back parallel calls, and two user threads calling at once
 // (one of them finds the pool busy and must compute inline). Results must stay bit-identical.
 void check_concurrency() {
@@ -316,6 +361,8 @@ int main(int argc, char** argv) {
   nanolab::set_num_threads(saved);
 
   check_determinism();
+  check_epilogue();
+  nanolab::set_num_threads(saved);
   nanolab::set_num_threads(std::max(saved, 2));
   check_concurrency();
   nanolab::set_num_threads(saved);

@@ -148,12 +148,11 @@ void bias_dropout_residual(float* out, float* p, const float* bias, const float*
   });
 }
 
-// h += bias; act = relu(h) or gelu(h). One pass per chunk of rows.
-void bias_activation(float* act, float* h, const float* bias, int64_t N, int64_t F, bool gelu) {
+// h += bias; act = gelu(h). One pass per chunk of rows. (ReLU is fused into the fc GEMM.)
+void bias_gelu(float* act, float* h, const float* bias, int64_t N, int64_t F) {
   par_for(N, row_grain(F), [&](int64_t r0, int64_t r1, int) {
     add_bias_rows(h, bias, r0, r1, F);
-    if (gelu) gelu_forward(act + r0 * F, h + r0 * F, static_cast<size_t>((r1 - r0) * F));
-    else relu_forward_range(act, h, r0 * F, r1 * F);
+    gelu_forward(act + r0 * F, h + r0 * F, static_cast<size_t>((r1 - r0) * F));
   });
 }
 
@@ -177,7 +176,7 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
   ln_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
   if (d.gelu) {
     nanolab::sgemm(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f);
-    bias_activation(act, h, bfc, N, F, true);
+    bias_gelu(act, h, bfc, N, F);
   } else {  // h = xln Wfc + bfc and act = relu(h) as the GEMM finishes each part of h
     nanolab::GemmEpilogue ep;
     ep.bias = bfc;

@@ -10,15 +10,10 @@
 #include <cstring>
 #include <vector>
 
+#include "../src/clones.h"
+
 namespace nl {
 
-// Loops marked NL_CLONES are compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at
-// load time (GCC/clang ifunc), so the addon needs no -march flag. Elsewhere: one portable copy.
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
-#define NL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NL_CLONES
-#endif
 
 // Element type of a typed array (what the bytes are, which is not always the tensor's dtype:
 // tfjs' cpu Cast int32 -> float32 keeps the Int32Array).

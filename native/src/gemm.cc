@@ -34,6 +34,7 @@
 #include <mutex>
 #include <thread>
 
+#include "clones.h"
 #include "threadpool.h"
 
 namespace nanolab {
@@ -247,14 +248,8 @@ struct Problem {
   const GemmEpilogue* ep;  // null: none
 };
 
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
-#define NL_GEMM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NL_GEMM_CLONES
-#endif
-
 // The epilogue on rows [i0, i1) x columns [j0, j1) of C, right after their last K slice.
-NL_GEMM_CLONES void epilogue_rect(const Problem& g, int i0, int i1, int j0, int j1) {
+NL_CLONES void epilogue_rect(const Problem& g, int i0, int i1, int j0, int j1) {
   const GemmEpilogue& ep = *g.ep;
   for (int i = i0; i < i1; ++i) {
     float* c = g.C + (long long)i * g.ldc;
@@ -547,7 +542,10 @@ void gemm_batched_impl(int batch, const Problem& g0, long long sA, long long sB,
     for (int b = 0; b < batch; ++b)
       gemm_detail::amx_gemm(g0.ta, g0.tb, g0.M, g0.N, g0.K, g0.alpha, g0.A + b * sA, g0.lda, g0.B + b * sB, g0.ldb,
                             g0.beta, g0.C + b * sC, g0.ldc, tp, nthreads);
-    if (g0.ep) parallel_for(tp, std::min(64, g0.M), epilogue_task, const_cast<Problem*>(&g0));  // (batch 1)
+    if (g0.ep) {  // (batch 1)
+      Problem g = g0;
+      parallel_for(tp, std::min(64, g.M), epilogue_task, &g);
+    }
     return;
   }
   Batch bt{&cfg, g0, sA, sB, sC};

@@ -9,6 +9,8 @@
 // core/random/philox.ts mask of this call, as the composite's dropout on (B, H, T, T) weights.
 #include "attention.h"
 
+#include <algorithm>
+
 #include "../src/gemm.h"
 #include "common.h"
 #include "dropout.h"
@@ -24,22 +26,24 @@ using Dims = AttentionDims;
 
 // Causal softmax of rows [i0, i0 + rows) of one head, in place in S (rows x ncol); columns past
 // the diagonal become 0. With dropout, PM gets P * mask (PM may be S itself in the forward pass).
+// Each row's passes run to the next multiple of 16 columns (the masked ones enter the exp as
+// -inf and come out 0), so they stay in whole vectors instead of ending in a scalar loop.
 NL_CLONES void causal_softmax(float* S, float* PM, float* mask, int64_t i0, int64_t rows, int64_t ncol,
                               uint64_t head_base, const Dims& d) {
-
   for (int64_t r = 0; r < rows; r++) {
-    const int64_t i = i0 + r, n = i + 1;
+    const int64_t i = i0 + r, n = i + 1, n16 = std::min((n + 15) & ~int64_t{15}, ncol);
     float* s = S + r * ncol;
     const float mx = max16(s, static_cast<size_t>(n));
-    for (int64_t j = 0; j < n; j++) s[j] = exp_f(s[j] - mx);
-    const float sum = static_cast<float>(sum8(s, static_cast<size_t>(n)));
-    for (int64_t j = 0; j < n; j++) s[j] = s[j] / sum;
-    for (int64_t j = n; j < ncol; j++) s[j] = 0.0f;
+    for (int64_t j = n; j < n16; j++) s[j] = -kInfF;
+    for (int64_t j = 0; j < n16; j++) s[j] = exp_f(s[j] - mx);
+    const float sum = static_cast<float>(sum8(s, static_cast<size_t>(n16)));
+    for (int64_t j = 0; j < n16; j++) s[j] = s[j] / sum;
+    for (int64_t j = n16; j < ncol; j++) s[j] = 0.0f;
     if (d.drop) {
       float* pm = PM + r * ncol;
-      dropout_mask(mask, head_base + static_cast<uint64_t>(i) * d.T, static_cast<size_t>(n), d.key);  // causal part only
-      for (int64_t j = 0; j < n; j++) pm[j] = s[j] * mask[j];
-      for (int64_t j = n; j < ncol; j++) pm[j] = 0.0f;
+      dropout_mask(mask, head_base + static_cast<uint64_t>(i) * d.T, static_cast<size_t>(n16), d.key);
+      for (int64_t j = 0; j < n16; j++) pm[j] = s[j] * mask[j];
+      for (int64_t j = n16; j < ncol; j++) pm[j] = 0.0f;
     }
   }
 }
@@ -113,15 +117,15 @@ void attention_forward_long(float* out, const float* q, const float* k, const fl
 }
 
 NL_CLONES void scores_grad(float* dS, const float* P, const float* PM, int64_t i0, int64_t rows, int64_t ncol, bool drop) {
-  for (int64_t r = 0; r < rows; r++) {
-    const int64_t n = i0 + r + 1;
+  for (int64_t r = 0; r < rows; r++) {  // to a multiple of 16 columns, as causal_softmax (P, PM are 0 there)
+    const int64_t n = i0 + r + 1, n16 = std::min((n + 15) & ~int64_t{15}, ncol);
     float* ds = dS + r * ncol;
     const float* p = P + r * ncol;
     const float* pm = PM + r * ncol;
-    const float Di = static_cast<float>(dot8(ds, pm, static_cast<size_t>(n)));
-    if (drop) for (int64_t j = 0; j < n; j++) ds[j] = pm[j] * ds[j] - p[j] * Di;
-    else for (int64_t j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - Di);
-    for (int64_t j = n; j < ncol; j++) ds[j] = 0.0f;
+    const float Di = static_cast<float>(dot8(ds, pm, static_cast<size_t>(n16)));
+    if (drop) for (int64_t j = 0; j < n16; j++) ds[j] = pm[j] * ds[j] - p[j] * Di;
+    else for (int64_t j = 0; j < n16; j++) ds[j] = p[j] * (ds[j] - Di);
+    for (int64_t j = n16; j < ncol; j++) ds[j] = 0.0f;
   }
 }
 

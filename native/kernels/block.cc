@@ -5,8 +5,10 @@
 // Attention is attention.cc's (dropout on the weights), LayerNorm layernorm.cc's, GELU gelu.cc's
 // and the masks dropout.cc's, so the numbers are those of the composite's kernels (same float
 // operation order: matmul, + bias, * mask, + residual). Saved for the backward pass: x Wqkv (the
-// q | k | v rows, which attention.cc reads in place), the attention output, y1 and the fc
-// pre-activation; the layer norm outputs, the activation and the attention weights are recomputed.
+// q | k | v rows, which attention.cc reads in place), the attention output, y1 and h: the fc
+// pre-activation with GELU, relu(pre-activation) with ReLU (positive exactly where the
+// pre-activation is, all ReLU's backward needs); the layer norm outputs, GELU and the attention
+// weights are recomputed.
 #include "../src/gemm.h"
 #include "attention.h"
 #include "common.h"
@@ -70,18 +72,6 @@ NL_CLONES void add_bias_rows(float* y, const float* bias, int64_t r0, int64_t r1
 
 NL_CLONES void add_to_range(float* out, const float* a, const float* b, int64_t i0, int64_t i1) {
   for (int64_t i = i0; i < i1; i++) out[i] = a[i] + b[i];
-}
-
-NL_CLONES void relu_forward_range(float* out, const float* inp, int64_t i0, int64_t i1) {
-  for (int64_t i = i0; i < i1; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
-}
-void relu_forward(float* out, const float* inp, size_t n) {
-  par_for(static_cast<int64_t>(n), kGrain, [&](int64_t i0, int64_t i1, int) { relu_forward_range(out, inp, i0, i1); });
-}
-
-// dy * step(x), step(0) = 0, as tfjs' Relu gradient
-NL_CLONES void relu_backward_range(float* dinp, const float* dout, const float* inp, int64_t i0, int64_t i1) {
-  for (int64_t i = i0; i < i1; i++) dinp[i] = dout[i] * (inp[i] > 0.0f ? 1.0f : 0.0f);
 }
 
 void gelu_fwd(float* out, const float* inp, size_t n) {
@@ -177,12 +167,13 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
   if (d.gelu) {
     nanolab::sgemm(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f);
     bias_gelu(act, h, bfc, N, F);
-  } else {  // h = xln Wfc + bfc and act = relu(h) as the GEMM finishes each part of h
+  } else {  // h = relu(xln Wfc + bfc), in place as the GEMM finishes each part of it
     nanolab::GemmEpilogue ep;
     ep.bias = bfc;
-    ep.relu_out = act;
+    ep.relu_out = h;
     ep.ld_relu = F;
     nanolab::sgemm_epilogue(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f, ep);
+    act = h;
   }
   nanolab::sgemm(false, false, n, c, f, 1.0f, act, f, wfp, c, 0.0f, p, c);
   bias_dropout_residual(y, p, bfp, y1, N, C, d.ff);
@@ -210,13 +201,20 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
   // dbranch = dy through the dropout; its column sums are the bias gradient
   col_sum(dbfp, dbranch, N, C, [&](int64_t r0, int64_t r1) { dropout_rows(dbranch, dy, r0 * C, r1 * C, d.ff); });
   if (d.gelu) gelu_fwd(act, h, nf);
-  else relu_forward(act, h, nf);
-  nanolab::sgemm(true, false, f, c, n, 1.0f, act, f, dbranch, c, 0.0f, dwfp, c);
-  nanolab::sgemm(false, true, n, f, c, 1.0f, dbranch, c, wfp, c, 0.0f, dact, f);
-  col_sum(dbfc, dact, N, F, [&](int64_t r0, int64_t r1) {
-    if (d.gelu) gelu_backward(dact + r0 * F, dact + r0 * F, h + r0 * F, static_cast<size_t>((r1 - r0) * F));
-    else relu_backward_range(dact, dact, h, r0 * F, r1 * F);
-  });
+  const float* a = d.gelu ? act : h;  // (with ReLU, h is the activation)
+  nanolab::sgemm(true, false, f, c, n, 1.0f, a, f, dbranch, c, 0.0f, dwfp, c);
+  if (d.gelu) {
+    nanolab::sgemm(false, true, n, f, c, 1.0f, dbranch, c, wfp, c, 0.0f, dact, f);
+    col_sum(dbfc, dact, N, F, [&](int64_t r0, int64_t r1) {
+      gelu_backward(dact + r0 * F, dact + r0 * F, h + r0 * F, static_cast<size_t>((r1 - r0) * F));
+    });
+  } else {  // dact = (dbranch Wfp^T) * step(h), the mask applied as the GEMM finishes each part
+    nanolab::GemmEpilogue ep;
+    ep.step_of = h;
+    ep.ld_step = F;
+    nanolab::sgemm_epilogue(false, true, n, f, c, 1.0f, dbranch, c, wfp, c, 0.0f, dact, f, ep);
+    col_sum(dbfc, dact, N, F, [](int64_t, int64_t) {});
+  }
   ln_forward(xln, y1, ln2g, ln2b, N, C, d.eps);
   nanolab::sgemm(true, false, c, f, n, 1.0f, xln, c, dact, f, 0.0f, dwfc, f);
   nanolab::sgemm(false, true, n, c, f, 1.0f, dact, f, wfc, f, 0.0f, dxln, c);

@@ -259,6 +259,10 @@ NL_CLONES void epilogue_rect(const Problem& g, int i0, int i1, int j0, int j1) {
       float* r = ep.relu_out + (long long)i * ep.ld_relu;
       for (int j = j0; j < j1; ++j) r[j] = c[j] > 0.0f ? c[j] : 0.0f;
     }
+    if (ep.step_of) {
+      const float* s = ep.step_of + (long long)i * ep.ld_step;
+      for (int j = j0; j < j1; ++j) c[j] = c[j] * (s[j] > 0.0f ? 1.0f : 0.0f);
+    }
   }
 }
 
@@ -572,7 +576,7 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
 
 void sgemm_epilogue(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
                     const float* B, int ldb, float beta, float* C, int ldc, const GemmEpilogue& ep) {
-  Problem g{transA, transB, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, (ep.bias || ep.relu_out) ? &ep : nullptr};
+  Problem g{transA, transB, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, ep.any() ? &ep : nullptr};
   gemm_batched_impl(1, g, 0, 0, 0);
 }
 

@@ -17,12 +17,17 @@ void sgemm_batched(int batch, bool transA, bool transB, int M, int N, int K, flo
                    float beta, float* C, int ldc, long long strideC);
 
 // What to do with each finished element of C, fused into the GEMM while C is still in cache
-// (fields may be null): C[i][j] += bias[j], then relu_out[i * ld_relu + j] = max(C[i][j], 0).
-// The same float operations as a separate bias add and ReLU after the product, so the same bits.
+// (fields may be null): C[i][j] += bias[j], then relu_out[i * ld_relu + j] = max(C[i][j], 0)
+// (relu_out may be C itself), then C[i][j] *= step(step_of[i * ld_step + j]) (ReLU's gradient:
+// 1 where step_of > 0, else 0). The same float operations as the separate element-wise ops after
+// the product, so the same bits.
 struct GemmEpilogue {
   const float* bias = nullptr;
   float* relu_out = nullptr;
   long long ld_relu = 0;
+  const float* step_of = nullptr;
+  long long ld_step = 0;
+  bool any() const { return bias || relu_out || step_of; }
 };
 
 // sgemm, then the epilogue on every element of C.

@@ -212,49 +212,66 @@ void check_determinism() {
   }
 }
 
-// sgemm_epilogue must give exactly the bits of sgemm followed by a separate bias add and ReLU,
-// on every path (direct, packed with several K slices, K == 0) and thread count.
+// sgemm_epilogue must give exactly the bits of sgemm followed by the separate element-wise ops,
+// on every path (direct, packed with several K slices, K == 0) and thread count, for each use:
+// bias + ReLU to another buffer, bias + ReLU in place, and ReLU's gradient mask.
 void check_epilogue() {
   const int shapes[][3] = {{1, 1, 1}, {7, 70, 9}, {130, 200, 64}, {300, 700, 600}, {64, 1536, 384}, {40, 90, 0}};
+  enum Use { kBiasRelu, kBiasReluInPlace, kStep };
   for (auto& s : shapes) {
-    const int M = s[0], N = s[1], K = s[2];
-    for (int tr = 0; tr < 4; ++tr) {
-      const bool ta = tr & 1, tb = tr & 2;
-      std::vector<float> A((size_t)M * K + 1), B((size_t)K * N + 1), bias(N), C((size_t)M * N), ref((size_t)M * N);
-      std::vector<float> relu((size_t)M * (N + 3), -7.0f), ref_relu((size_t)M * (N + 3), -7.0f);
-      fill(A.data(), A.size());
-      fill(B.data(), B.size());
-      fill(bias.data(), bias.size());
-      fill(ref.data(), ref.size());
-      C = ref;  // beta = 0.5 reads C
-      const int lda = ta ? M : K, ldb = tb ? K : N;
-      nanolab::sgemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.5f, ref.data(), N);
-      for (int i = 0; i < M; ++i)
-        for (int j = 0; j < N; ++j) {
-          float& c = ref[(size_t)i * N + j];
-          c = c + bias[j];
-          ref_relu[(size_t)i * (N + 3) + j] = c > 0.0f ? c : 0.0f;
+    const int M = s[0], N = s[1], K = s[2], ld = N + 3;
+    for (int use = kBiasRelu; use <= kStep; ++use)
+      for (int tr = 0; tr < 4; ++tr) {
+        const bool ta = tr & 1, tb = tr & 2;
+        std::vector<float> A((size_t)M * K + 1), B((size_t)K * N + 1), bias(N), C((size_t)M * N), ref((size_t)M * N);
+        std::vector<float> relu((size_t)M * ld, -7.0f), ref_relu((size_t)M * ld, -7.0f), step_of((size_t)M * ld);
+        fill(A.data(), A.size());
+        fill(B.data(), B.size());
+        fill(bias.data(), bias.size());
+        fill(ref.data(), ref.size());
+        fill(step_of.data(), step_of.size());
+        for (size_t i = 0; i < step_of.size(); i += 5) step_of[i] = 0.0f;  // step(0) = 0
+        C = ref;  // beta = 0.5 reads C
+        const int lda = ta ? M : K, ldb = tb ? K : N;
+        nanolab::sgemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.5f, ref.data(), N);
+        for (int i = 0; i < M; ++i)
+          for (int j = 0; j < N; ++j) {
+            float& c = ref[(size_t)i * N + j];
+            if (use == kStep) {
+              c = c * (step_of[(size_t)i * ld + j] > 0.0f ? 1.0f : 0.0f);
+              continue;
+            }
+            c = c + bias[j];
+            if (use == kBiasReluInPlace) c = c > 0.0f ? c : 0.0f;
+            else ref_relu[(size_t)i * ld + j] = c > 0.0f ? c : 0.0f;
+          }
+        bool ok = true;
+        for (int nt : {1, 2}) {
+          nanolab::set_num_threads(nt);
+          std::vector<float> c = C, r((size_t)M * ld, -7.0f);
+          nanolab::GemmEpilogue ep;
+          if (use == kStep) {
+            ep.step_of = step_of.data();
+            ep.ld_step = ld;
+          } else {
+            ep.bias = bias.data();
+            ep.relu_out = use == kBiasReluInPlace ? c.data() : r.data();
+            ep.ld_relu = use == kBiasReluInPlace ? N : ld;
+          }
+          nanolab::sgemm_epilogue(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.5f, c.data(), N, ep);
+          if (std::memcmp(c.data(), ref.data(), c.size() * sizeof(float)) ||
+              std::memcmp(r.data(), ref_relu.data(), r.size() * sizeof(float))) {
+            std::printf("FAIL epilogue use %d %c%c M=%d N=%d K=%d threads=%d\n", use, ta ? 'T' : 'N', tb ? 'T' : 'N', M,
+                        N, K, nt);
+            ok = false;
+          }
         }
-      bool ok = true;
-      for (int nt : {1, 2}) {
-        nanolab::set_num_threads(nt);
-        std::vector<float> c = C, r((size_t)M * (N + 3), -7.0f);
-        nanolab::GemmEpilogue ep;
-        ep.bias = bias.data();
-        ep.relu_out = r.data();
-        ep.ld_relu = N + 3;
-        nanolab::sgemm_epilogue(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.5f, c.data(), N, ep);
-        if (std::memcmp(c.data(), ref.data(), c.size() * sizeof(float)) ||
-            std::memcmp(r.data(), ref_relu.data(), r.size() * sizeof(float))) {
-          std::printf("FAIL epilogue %c%c M=%d N=%d K=%d threads=%d\n", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, nt);
-          ok = false;
-        }
+        ++g_cases;
+        if (!ok) ++g_failures;
       }
-      ++g_cases;
-      if (!ok) ++g_failures;
-    }
   }
-  if (!g_quiet) std::printf("ok   sgemm_epilogue (bias + ReLU) bit-identical to sgemm then bias then ReLU\n");
+  if (!g_quiet)
+    std::printf("ok   sgemm_epilogue (bias + ReLU, in place, ReLU gradient) bit-identical to the separate ops\n");
 }
 
 // Thread-pool stress: many back-to-back parallel calls, and two user threads calling at once

@@ -55,29 +55,36 @@ static void dropout_mask_any(float* out, uint64_t begin, size_t n, const Dropout
 #define NL_AVX512 __attribute__((target("avx512f")))
 #define NL_AVX2 __attribute__((target("avx2")))
 
-NL_AVX512 static inline void mulhilo16(__m512i a, __m512i m, __m512i& hi, __m512i& lo) {
-  const __m512i pe = _mm512_mul_epu32(a, m), po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
-  lo = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
-  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
-}
-
-// 16 blocks from block `first` (whose low word must not wrap within the 16).
+// 16 blocks from block `first` (whose low word must not wrap within the 16). Each word lives in
+// the low half of a 64-bit lane (blocks 0-7 in one register, 8-15 in another), so one
+// _mm512_mul_epu32 gives the whole 32x32 -> 64-bit product: its high word is a shift away and
+// its low word is already in place (the garbage above it is never read: the multiply and the
+// final repacking look at low halves only). Three-way xors are one vpternlogd.
 NL_AVX512 static void mask16_avx512(float* out, uint64_t first, const DropoutKey& key) {
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512i c0 = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))), lane);
-  __m512i c1 = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(first >> 32)));
-  __m512i c2 = _mm512_set1_epi32(static_cast<int>(key.c2)), c3 = _mm512_set1_epi32(static_cast<int>(key.c3));
-  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(0xd2511f53u)), m1 = _mm512_set1_epi32(static_cast<int>(0xcd9e8d57u));
-  uint32_t k0 = key.k0, k1 = key.k1;
+  const __m512i lanes_lo = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), lanes_hi = _mm512_setr_epi64(8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i ctr = _mm512_set1_epi64(static_cast<long long>(static_cast<uint32_t>(first)));
+  __m512i a0 = _mm512_add_epi64(ctr, lanes_lo), b0 = _mm512_add_epi64(ctr, lanes_hi);  // word 0 of blocks 0-7, 8-15
+  __m512i a1 = _mm512_set1_epi64(static_cast<long long>(first >> 32)), b1 = a1;
+  __m512i a2 = _mm512_set1_epi64(static_cast<long long>(key.c2)), b2 = a2;
+  __m512i a3 = _mm512_set1_epi64(static_cast<long long>(key.c3)), b3 = a3;
+  const __m512i m0 = _mm512_set1_epi64(0xd2511f53LL), m1 = _mm512_set1_epi64(0xcd9e8d57LL);
+  const __m512i kw0 = _mm512_set1_epi64(0x9e3779b9LL), kw1 = _mm512_set1_epi64(0xbb67ae85LL);
+  __m512i k0 = _mm512_set1_epi64(static_cast<long long>(key.k0)), k1 = _mm512_set1_epi64(static_cast<long long>(key.k1));
   for (int r = 0; r < 10; r++) {
-    __m512i hi0, lo0, hi1, lo1;
-    mulhilo16(c0, m0, hi0, lo0);
-    mulhilo16(c2, m1, hi1, lo1);
-    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
-    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
-    c1 = lo1; c3 = lo0;
-    k0 += 0x9e3779b9u; k1 += 0xbb67ae85u;
+    const __m512i pa0 = _mm512_mul_epu32(a0, m0), pa1 = _mm512_mul_epu32(a2, m1);
+    const __m512i pb0 = _mm512_mul_epu32(b0, m0), pb1 = _mm512_mul_epu32(b2, m1);
+    a0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa1, 32), a1, k0, 0x96);
+    a2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pa0, 32), a3, k1, 0x96);
+    b0 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb1, 32), b1, k0, 0x96);
+    b2 = _mm512_ternarylogic_epi32(_mm512_srli_epi64(pb0, 32), b3, k1, 0x96);
+    a1 = pa1; a3 = pa0; b1 = pb1; b3 = pb0;
+    k0 = _mm512_add_epi32(k0, kw0);  // (the key words wrap mod 2^32 in their low halves)
+    k1 = _mm512_add_epi32(k1, kw1);
   }
+  // low halves of (a, b) -> 16 words, lane j = block j
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i c0 = _mm512_permutex2var_epi32(a0, evens, b0), c1 = _mm512_permutex2var_epi32(a1, evens, b1);
+  const __m512i c2 = _mm512_permutex2var_epi32(a2, evens, b2), c3 = _mm512_permutex2var_epi32(a3, evens, b3);
   const __m512i t = _mm512_set1_epi32(static_cast<int>(key.threshold));
   const __m512 s = _mm512_set1_ps(key.scale);
   const __m512 w0 = _mm512_maskz_mov_ps(_mm512_cmpge_epu32_mask(_mm512_srli_epi32(c0, 8), t), s);

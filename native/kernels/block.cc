@@ -152,10 +152,10 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
                    const BlockDims& d) {
   const int64_t N = d.N, C = d.C, F = d.F, NC = N * C;
   const int n = static_cast<int>(N), c = static_cast<int>(C), f = static_cast<int>(F);
-  float* s = g_scratch.get(static_cast<size_t>(NC * 2 + N * F));
+  float* s = g_scratch.get(static_cast<size_t>(NC * 2 + (d.gelu ? N * F : 0)));
   float* xln = s;        // (N, C)
   float* p = xln + NC;   // (N, C) a branch's projection
-  float* act = p + NC;   // (N, F)
+  float* act = d.gelu ? p + NC : h;  // (N, F) the activation (ReLU's is h itself)
 
   ln_forward(xln, x, ln1g, ln1b, N, C, d.eps);
   nanolab::sgemm(false, false, n, 3 * c, c, 1.0f, xln, c, wqkv, 3 * c, 0.0f, qkv, 3 * c);
@@ -173,7 +173,6 @@ void block_forward(float* y, float* qkv, float* atty, float* y1, float* h, const
     ep.relu_out = h;
     ep.ld_relu = F;
     nanolab::sgemm_epilogue(false, false, n, f, c, 1.0f, xln, c, wfc, f, 0.0f, h, f, ep);
-    act = h;
   }
   nanolab::sgemm(false, false, n, c, f, 1.0f, act, f, wfp, c, 0.0f, p, c);
   bias_dropout_residual(y, p, bfp, y1, N, C, d.ff);
@@ -187,15 +186,15 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
   const int64_t N = d.N, C = d.C, F = d.F, NC = N * C;
   const size_t nf = static_cast<size_t>(N * F);
   const int n = static_cast<int>(N), c = static_cast<int>(C), f = static_cast<int>(F);
-  float* s = g_scratch.get(static_cast<size_t>(NC * 8 + 2 * N * F));
+  float* s = g_scratch.get(static_cast<size_t>(NC * 8 + (d.gelu ? 2 : 1) * N * F));
   float* dbranch = s;            // (N, C) gradient at a branch output (after its dropout)
   float* dy1 = dbranch + NC;     // (N, C)
   float* xln = dy1 + NC;         // (N, C) recomputed layer norm output
   float* dxln = xln + NC;        // (N, C)
   float* dln = dxln + NC;        // (N, C) layer norm input gradient
   float* dflat = dln + NC;       // (N, 3C) gradient of x Wqkv: dq | dk | dv in each row
-  float* act = dflat + 3 * NC;   // (N, F)
-  float* dact = act + nf;        // (N, F)
+  float* dact = dflat + 3 * NC;  // (N, F)
+  float* act = dact + nf;        // (N, F) GELU's output, recomputed (GELU only)
 
   // feed-forward branch
   // dbranch = dy through the dropout; its column sums are the bias gradient

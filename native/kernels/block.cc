@@ -194,7 +194,7 @@ void block_backward(float* dx, float* dln1g, float* dln1b, float* dwqkv, float* 
   float* dln = dxln + NC;        // (N, C) layer norm input gradient
   float* dflat = dln + NC;       // (N, 3C) gradient of x Wqkv: dq | dk | dv in each row
   float* dact = dflat + 3 * NC;  // (N, F)
-  float* act = dact + nf;        // (N, F) GELU's output, recomputed (GELU only)
+  float* act = d.gelu ? dact + nf : nullptr;  // (N, F) GELU's output, recomputed (ReLU's is h)
 
   // feed-forward branch
   // dbranch = dy through the dropout; its column sums are the bias gradient

@@ -224,7 +224,7 @@ void check_epilogue() {
       for (int tr = 0; tr < 4; ++tr) {
         const bool ta = tr & 1, tb = tr & 2;
         std::vector<float> A((size_t)M * K + 1), B((size_t)K * N + 1), bias(N), C((size_t)M * N), ref((size_t)M * N);
-        std::vector<float> relu((size_t)M * ld, -7.0f), ref_relu((size_t)M * ld, -7.0f), step_of((size_t)M * ld);
+        std::vector<float> ref_relu((size_t)M * ld, -7.0f), step_of((size_t)M * ld);
         fill(A.data(), A.size());
         fill(B.data(), B.size());
         fill(bias.data(), bias.size());

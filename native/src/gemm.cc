@@ -6,22 +6,25 @@
 //     It reads A through (row stride, k stride) and B through a row stride, so the same kernel
 //     runs on packed buffers and directly on the caller's matrices.
 //   * Big problems ("packed" path): for each panel (KC-deep K slice x NC columns), B is packed
-//     once into NR-wide slivers sized to stay in L2; then A is packed MC rows at a time into
-//     MR-high slivers and the micro-kernel sweeps tiles, rows outer / columns inner, so the A
-//     sliver sits in L1 while the B slivers stream from L2.
+//     once into NR-wide slivers sized to stay in L2; then A is taken MC rows at a time (in
+//     place when row-major, else packed into MR-high slivers) and the micro-kernel sweeps
+//     tiles, rows outer / columns inner, so the A sliver sits in L1 while the B slivers stream
+//     from L2.
 //   * Small problems ("direct" path: K <= direct_max_k and K*N <= direct_max_kn): no K blocking
 //     and no packing of A; B is used in place too unless it is transposed (then it is packed
 //     once). Packing costs O(MK + KN) memory traffic against O(MNK) flops, which does not pay
 //     when M or N is tiny (e.g. 256x32 @ 32x96, or the 8x8x8 per-head products).
-//   * Threads: per panel, a fork-join packs B (shared, read-only afterwards), a second one
-//     computes independent rectangles of C, several per thread and claimed dynamically so a
-//     thread slowed down by a busy core does not hold everyone up. K is never split: every C
-//     element gets the same sequence of FMAs whatever the partition, so results are
-//     bit-identical for any thread count. Batches with >= threads items run one item per task.
-//     Problems under par_min_flops never touch the pool.
+//   * Threads: packed problems long enough to give every thread a part of C (try_split) run
+//     one serial GEMM per part and thread. Otherwise, per panel, a fork-join packs B (shared,
+//     read-only afterwards), a second one computes independent rectangles of C, several per
+//     thread and claimed dynamically so a thread slowed down by a busy core does not hold
+//     everyone up. K is never split: every C element gets the same sequence of FMAs whatever
+//     the partition, so results are bit-identical for any thread count. Batches with >=
+//     threads items run one item per task. Problems under par_min_flops never touch the pool.
 //   * Environment: NANOLAB_THREADS (pool size), NANOLAB_GEMM_ISA=avx512|avx2|portable;
 //     tuning/testing knobs NANOLAB_GEMM_KC, _MC, _PANEL_KB, _DIRECT_K, _DIRECT_KN,
-//     _PAR_MIN_KFLOP, _PATH (0 packed, 1 direct).
+//     _PAR_MIN_KFLOP, _PATH (0 packed, 1 direct), _A_IN_PLACE=0, _SPLIT=0 (pack A / share
+//     panels between threads, as before those two were added).
 #define NANOLAB_GEMM_INTERNAL
 #include "gemm.h"
 
@@ -181,6 +184,8 @@ struct Config {
   int direct_pack_min_m;    // direct path: B is packed once from this many rows of C up
   double par_min_flops;     // below this, run on the calling thread only
   int force_path;           // -1 auto, 0 packed, 1 direct (tuning/testing only)
+  bool a_in_place;          // packed path reads a row-major A in place (testing: 0 packs it)
+  bool split;               // long problems split C between threads (testing: 0 never)
 };
 
 int env_int(const char* name, int dflt) {
@@ -219,6 +224,8 @@ Config make_config() {
   cfg.direct_pack_min_m = env_int("NANOLAB_GEMM_DIRECT_PACK_M", 24);
   cfg.par_min_flops = (double)env_int("NANOLAB_GEMM_PAR_MIN_KFLOP", 4096) * 1e3;
   cfg.force_path = env_int("NANOLAB_GEMM_PATH", -1);
+  cfg.a_in_place = env_int("NANOLAB_GEMM_A_IN_PLACE", 1) != 0;
+  cfg.split = env_int("NANOLAB_GEMM_SPLIT", 1) != 0;
   return cfg;
 }
 
@@ -351,18 +358,27 @@ void tile_task(void* ctx, int t, int) {
     return;
   }
   const bool last_slice = P.pc + P.kc == g.K;
-  // Packed: A packed MC rows at a time (the A block stays in L2 while its slivers are used).
+  // Packed: MC rows at a time (the A block stays in L2 while its slivers are used, and the
+  // epilogue finds those rows of C still in L2).
   const int mc_max = P.cfg->mc;
-  float* ap = t_scratch_a.get((size_t)mc_max * P.kc + 16);
-  bk.packed = true;
-  bk.ars = 1;
-  bk.acs = isa.mr;
-  bk.a_sliver = (long long)isa.mr * P.kc;
+  // A row-major A is read in place: the micro-kernel's six row pointers stream it as well as a
+  // packed sliver (each row's k values are contiguous), and packing it cost a pass over A per
+  // panel. Not when rows are a multiple of 4 KB apart: the six rows would share an L1 set.
+  const bool a_in_place = !g.ta && P.cfg->a_in_place && g.lda % 1024 != 0;
+  float* ap = a_in_place ? nullptr : t_scratch_a.get((size_t)mc_max * P.kc + 16);
+  bk.packed = !a_in_place;
+  bk.ars = a_in_place ? g.lda : 1;
+  bk.acs = a_in_place ? 1 : isa.mr;
+  bk.a_sliver = (long long)isa.mr * (a_in_place ? g.lda : P.kc);
   for (int ic = m0; ic < m1; ic += mc_max) {
     const int mc = std::min(mc_max, m1 - ic);
-    pack_a(isa, g.ta, a_at(g, ic, P.pc), g.lda, mc, P.kc, ap);
+    if (a_in_place) {
+      bk.a = a_at(g, ic, P.pc);
+    } else {
+      pack_a(isa, g.ta, a_at(g, ic, P.pc), g.lda, mc, P.kc, ap);
+      bk.a = ap;
+    }
     bk.m = mc;
-    bk.a = ap;
     bk.c = g.C + (long long)ic * g.ldc + P.jc + j0;
     isa.block(bk);
     if (g.ep && last_slice) epilogue_rect(g, ic, ic + mc, P.jc + j0, P.jc + j0 + n);  // still in L2
@@ -393,6 +409,55 @@ int tiles_wanted(double flops, int nthreads) {
   if (nthreads <= 1) return 1;
   const double min_tile_flops = 2e6;
   return std::max(1, std::min(4 * nthreads, (int)(flops / min_tile_flops)));
+}
+
+void run_packed(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads);
+
+// Sharing each panel's packed B between threads costs two fork-joins per panel, and long-K
+// problems (weight gradients X^T dY: K = tokens) have dozens of panels. Instead C is cut into
+// one part per thread along its longer side and each thread runs its part as a serial GEMM
+// over all of K: one fork-join, and the operand along the long side is packed once in all (the
+// short side's, by every thread). Same K slices, so the same bits. Only when every part gets
+// at least 4 micro-tiles across: on many cores, short sides keep the shared panels.
+struct Split {
+  const Config* cfg;
+  const Problem* g;
+  bool by_cols;
+  int step;  // columns (or rows) per part
+};
+
+void split_task(void* ctx, int t, int) {
+  const Split& S = *static_cast<const Split*>(ctx);
+  Problem g = *S.g;
+  GemmEpilogue ep;  // the caller's, moved to the part's first element (its fields index C's)
+  if (g.ep) { ep = *g.ep; g.ep = &ep; }
+  const int lo = t * S.step;
+  if (S.by_cols) {
+    g.N = std::min(S.step, g.N - lo);
+    g.B = b_at(g, 0, lo);
+    g.C += lo;
+    if (ep.bias) ep.bias += lo;
+    if (ep.relu_out) ep.relu_out += lo;
+    if (ep.step_of) ep.step_of += lo;
+  } else {
+    g.M = std::min(S.step, g.M - lo);
+    g.A = a_at(g, lo, 0);
+    g.C += (long long)lo * g.ldc;
+    if (ep.relu_out) ep.relu_out += lo * ep.ld_relu;
+    if (ep.step_of) ep.step_of += lo * ep.ld_step;
+  }
+  if (g.M > 0 && g.N > 0) run_packed(*S.cfg, g, nullptr, 1);  // never direct: a part must slice K as the whole
+}
+
+bool try_split(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads) {
+  if (!tp || !cfg.split) return false;
+  const Isa& isa = *cfg.isa;
+  Split S{&cfg, &g, g.N >= g.M, 0};
+  const int unit = S.by_cols ? isa.nr : isa.mr, units = ceil_div(S.by_cols ? g.N : g.M, unit);
+  if (units < 4 * nthreads) return false;
+  S.step = ceil_div(units, nthreads) * unit;
+  parallel_for(tp, ceil_div(S.by_cols ? g.N : g.M, S.step), split_task, &S);
+  return true;
 }
 
 // Computes one GEMM, using `tp` (may be null) for its panels' packing and tiles.
@@ -430,8 +495,18 @@ void run_gemm(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads)
     return;
   }
 
-  // Packed path. K is cut into equal slices (<= KC) and N into equal panels (<= NC), so there
-  // is no thin remainder block; both depend on the shape only (determinism).
+  if (!try_split(cfg, g, tp, nthreads)) run_packed(cfg, g, tp, nthreads);
+}
+
+// The packed path. K is cut into equal slices (<= KC) and N into equal panels (<= NC), so there
+// is no thin remainder block; both depend on the shape only (determinism).
+void run_packed(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads) {
+  const Isa& isa = *cfg.isa;
+  const int NR = isa.nr;
+  Panel P;
+  P.cfg = &cfg;
+  P.g = &g;
+  P.direct = false;
   const int kc_max = round_up(ceil_div(g.K, ceil_div(g.K, cfg.kc)), 4);
   const int nc_cap = std::max(NR, (int)(cfg.panel / kc_max) / NR * NR);
   const int nc_max = round_up(ceil_div(g.N, ceil_div(g.N, nc_cap)), NR);

@@ -23,6 +23,8 @@ if [ "$what" = all ] || [ "$what" = test ]; then
   for isa in avx2 portable; do NANOLAB_GEMM_ISA=$isa "$OUT/gemm_test" --quick; done
   NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=24 NANOLAB_GEMM_PANEL_KB=12 NANOLAB_GEMM_MC=12 "$OUT/gemm_test" --quick
   NANOLAB_GEMM_PATH=1 "$OUT/gemm_test" --quick
+  # The packed path as it was before reading A in place and splitting C between threads.
+  NANOLAB_GEMM_A_IN_PLACE=0 NANOLAB_GEMM_SPLIT=0 "$OUT/gemm_test" --quick
   NANOLAB_GEMM_ISA=avx2 NANOLAB_GEMM_PATH=0 NANOLAB_GEMM_KC=20 NANOLAB_GEMM_PANEL_KB=4 "$OUT/gemm_test" --quick
 fi
 

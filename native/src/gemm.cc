@@ -185,7 +185,7 @@ struct Config {
   double par_min_flops;     // below this, run on the calling thread only
   int force_path;           // -1 auto, 0 packed, 1 direct (tuning/testing only)
   bool a_in_place;          // packed path reads a row-major A in place (testing: 0 packs it)
-  bool split;               // long problems split C between threads (testing: 0 never)
+  bool split;               // packed problems split C between threads (try_split; testing: 0 never)
 };
 
 int env_int(const char* name, int dflt) {
@@ -361,7 +361,7 @@ void tile_task(void* ctx, int t, int) {
   // Packed: MC rows at a time (the A block stays in L2 while its slivers are used, and the
   // epilogue finds those rows of C still in L2).
   const int mc_max = P.cfg->mc;
-  // A row-major A is read in place: the micro-kernel's six row pointers stream it as well as a
+  // A row-major A is read in place: the micro-kernel's MR row pointers stream it as well as a
   // packed sliver (each row's k values are contiguous), and packing it cost a pass over A per
   // panel. Not when rows are a multiple of 4 KB apart: the six rows would share an L1 set.
   const bool a_in_place = !g.ta && P.cfg->a_in_place && g.lda % 1024 != 0;

@@ -411,7 +411,74 @@ int tiles_wanted(double flops, int nthreads) {
   return std::max(1, std::min(4 * nthreads, (int)(flops / min_tile_flops)));
 }
 
-void run_packed(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads);
+// A Panel with what every path sets first.
+Panel panel_for(const Config& cfg, const Problem& g, bool direct) {
+  Panel P;
+  P.cfg = &cfg;
+  P.g = &g;
+  P.direct = direct;
+  return P;
+}
+
+// The direct path: one panel covering all of K and N (see the notes at the top).
+void run_direct(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads) {
+  const Isa& isa = *cfg.isa;
+  const int NR = isa.nr;
+  Panel P = panel_for(cfg, g, true);
+  P.pc = 0;
+  P.kc = g.K;
+  P.jc = 0;
+  P.nc = g.N;
+  P.beta = g.beta;
+  if (!g.tb && !wide_operands(cfg, g.M, g.N)) {  // B in place
+    P.b = b_at(g, 0, 0);
+    P.bs = g.ldb;
+    P.b_sliver = NR;
+  } else {  // pack B once into NR slivers (it is small on this path)
+    P.bp = t_scratch_b.get((size_t)round_up(g.N, NR) * g.K + 16);
+    P.pack_step = round_up(g.N, NR);
+    pack_task(&P, 0, 0);
+    P.b = P.bp;
+    P.bs = NR;
+    P.b_sliver = (long long)NR * g.K;
+  }
+  plan_tiles(isa, g.M, g.N, tiles_wanted(2.0 * g.M * g.N * g.K, tp ? nthreads : 1), P);
+  if (P.tn == 1 && P.mstep >= g.M)
+    tile_task(&P, 0, 0);
+  else
+    parallel_for(tp, ceil_div(g.M, P.mstep) * P.tn, tile_task, &P);
+}
+
+// The packed path. K is cut into equal slices (<= KC) and N into equal panels (<= NC), so there
+// is no thin remainder block; both depend on the shape only (determinism).
+void run_packed(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads) {
+  const Isa& isa = *cfg.isa;
+  const int NR = isa.nr;
+  Panel P = panel_for(cfg, g, false);
+  const int kc_max = round_up(ceil_div(g.K, ceil_div(g.K, cfg.kc)), 4);
+  const int nc_cap = std::max(NR, (int)(cfg.panel / kc_max) / NR * NR);
+  const int nc_max = round_up(ceil_div(g.N, ceil_div(g.N, nc_cap)), NR);
+  P.bp = t_scratch_b.get((size_t)kc_max * nc_max + 16);
+  for (int jc = 0; jc < g.N; jc += nc_max) {
+    P.jc = jc;
+    P.nc = std::min(nc_max, g.N - jc);
+    for (int pc = 0; pc < g.K; pc += kc_max) {
+      P.pc = pc;
+      P.kc = std::min(kc_max, g.K - pc);
+      P.beta = pc == 0 ? g.beta : 1.0f;  // later K slices accumulate onto the first
+      // Pack the B panel, in parallel when it is big enough to be worth a fork-join.
+      const int slivers = ceil_div(P.nc, NR);
+      const int pack_tasks = (tp && (long long)P.kc * P.nc >= 64 * 1024) ? std::min(slivers, 2 * nthreads) : 1;
+      P.pack_step = ceil_div(slivers, pack_tasks) * NR;
+      parallel_for(pack_tasks > 1 ? tp : nullptr, ceil_div(P.nc, P.pack_step), pack_task, &P);
+      P.b = P.bp;
+      P.bs = NR;
+      P.b_sliver = (long long)NR * P.kc;
+      plan_tiles(isa, g.M, P.nc, tiles_wanted(2.0 * g.M * P.nc * P.kc, tp ? nthreads : 1), P);
+      parallel_for(tp, ceil_div(g.M, P.mstep) * P.tn, tile_task, &P);
+    }
+  }
+}
 
 // Sharing each panel's packed B between threads costs two fork-joins per panel, and long-K
 // problems (weight gradients X^T dY: K = tokens) have dozens of panels. Instead C is cut into
@@ -462,74 +529,10 @@ bool try_split(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads
 
 // Computes one GEMM, using `tp` (may be null) for its panels' packing and tiles.
 void run_gemm(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads) {
-  const Isa& isa = *cfg.isa;
-  const int NR = isa.nr;
-  Panel P;
-  P.cfg = &cfg;
-  P.g = &g;
-  P.direct = use_direct(cfg, g.ta, g.M, g.N, g.K);
-
-  if (P.direct) {
-    P.pc = 0;
-    P.kc = g.K;
-    P.jc = 0;
-    P.nc = g.N;
-    P.beta = g.beta;
-    if (!g.tb && !wide_operands(cfg, g.M, g.N)) {  // B in place
-      P.b = b_at(g, 0, 0);
-      P.bs = g.ldb;
-      P.b_sliver = NR;
-    } else {  // pack B once into NR slivers (it is small on this path)
-      P.bp = t_scratch_b.get((size_t)round_up(g.N, NR) * g.K + 16);
-      P.pack_step = round_up(g.N, NR);
-      pack_task(&P, 0, 0);
-      P.b = P.bp;
-      P.bs = NR;
-      P.b_sliver = (long long)NR * g.K;
-    }
-    plan_tiles(isa, g.M, g.N, tiles_wanted(2.0 * g.M * g.N * g.K, tp ? nthreads : 1), P);
-    if (P.tn == 1 && P.mstep >= g.M)
-      tile_task(&P, 0, 0);
-    else
-      parallel_for(tp, ceil_div(g.M, P.mstep) * P.tn, tile_task, &P);
-    return;
-  }
-
-  if (!try_split(cfg, g, tp, nthreads)) run_packed(cfg, g, tp, nthreads);
-}
-
-// The packed path. K is cut into equal slices (<= KC) and N into equal panels (<= NC), so there
-// is no thin remainder block; both depend on the shape only (determinism).
-void run_packed(const Config& cfg, const Problem& g, ThreadPool* tp, int nthreads) {
-  const Isa& isa = *cfg.isa;
-  const int NR = isa.nr;
-  Panel P;
-  P.cfg = &cfg;
-  P.g = &g;
-  P.direct = false;
-  const int kc_max = round_up(ceil_div(g.K, ceil_div(g.K, cfg.kc)), 4);
-  const int nc_cap = std::max(NR, (int)(cfg.panel / kc_max) / NR * NR);
-  const int nc_max = round_up(ceil_div(g.N, ceil_div(g.N, nc_cap)), NR);
-  P.bp = t_scratch_b.get((size_t)kc_max * nc_max + 16);
-  for (int jc = 0; jc < g.N; jc += nc_max) {
-    P.jc = jc;
-    P.nc = std::min(nc_max, g.N - jc);
-    for (int pc = 0; pc < g.K; pc += kc_max) {
-      P.pc = pc;
-      P.kc = std::min(kc_max, g.K - pc);
-      P.beta = pc == 0 ? g.beta : 1.0f;  // later K slices accumulate onto the first
-      // Pack the B panel, in parallel when it is big enough to be worth a fork-join.
-      const int slivers = ceil_div(P.nc, NR);
-      const int pack_tasks = (tp && (long long)P.kc * P.nc >= 64 * 1024) ? std::min(slivers, 2 * nthreads) : 1;
-      P.pack_step = ceil_div(slivers, pack_tasks) * NR;
-      parallel_for(pack_tasks > 1 ? tp : nullptr, ceil_div(P.nc, P.pack_step), pack_task, &P);
-      P.b = P.bp;
-      P.bs = NR;
-      P.b_sliver = (long long)NR * P.kc;
-      plan_tiles(isa, g.M, P.nc, tiles_wanted(2.0 * g.M * P.nc * P.kc, tp ? nthreads : 1), P);
-      parallel_for(tp, ceil_div(g.M, P.mstep) * P.tn, tile_task, &P);
-    }
-  }
+  if (use_direct(cfg, g.ta, g.M, g.N, g.K))
+    run_direct(cfg, g, tp, nthreads);
+  else if (!try_split(cfg, g, tp, nthreads))
+    run_packed(cfg, g, tp, nthreads);
 }
 
 // C = beta * C (K == 0 or alpha == 0). beta == 0 writes zeros without reading C.

@@ -1,8 +1,10 @@
 // Which tfjs backend runs a device. cpu: nanolab's native addon ('native'), else tfjs' JS
-// backend ('cpu') with a one-line notice. gpu: nanolab's CUDA backend when built, else
-// @tensorflow/tfjs-node-gpu when the user installed it; otherwise validation says so.
-// NANOLAB_BACKEND=cpu|native forces a CPU backend (benchmarks compare them).
+// backend ('cpu') with a one-line notice. gpu: nanolab's CUDA backend ('cuda') when it was built
+// and finds a device, else @tensorflow/tfjs-node-gpu when the user installed it; otherwise
+// validation says so. NANOLAB_BACKEND=cpu|native forces a CPU backend (benchmarks compare them);
+// NANOLAB_CUDA_EMU=1 makes gpu the CUDA backend on its CPU emulator ('cuda-emu', for tests).
 import * as tf from './tf.ts';
+import { loadCudaBackend, setCudaPrecision } from '../native/cuda/index.ts';
 import { loadNativeBackend, setNativePrecision } from '../native/index.ts';
 
 export interface BackendChoice {
@@ -20,15 +22,19 @@ async function nativeReady(): Promise<{ ok: boolean; reason?: string; precisions
   return nativeStatus;
 }
 
-let gpuBackend: string | null | undefined;
-async function gpuReady(): Promise<string | null> {
+let gpuBackend: BackendChoice | null | undefined;
+let gpuReason = '';
+async function gpuReady(): Promise<BackendChoice | null> {
   if (gpuBackend !== undefined) return gpuBackend;
   gpuBackend = null;
+  const cuda = loadCudaBackend({ emulated: process.env.NANOLAB_CUDA_EMU === '1' });
+  if (cuda.ok) return (gpuBackend = { name: cuda.backendName, precisions: cuda.precisions });
+  gpuReason = cuda.reason ?? '';
   try {
     // optional: only when the user installed it themselves (it downloads TensorFlow binaries)
     const pkg = '@tensorflow/tfjs-node-gpu';
     await import(pkg);
-    if (tf.findBackend('tensorflow')) gpuBackend = 'tensorflow';
+    if (tf.findBackend('tensorflow')) gpuBackend = { name: 'tensorflow', precisions: ['fp32'] };
   } catch { /* not installed */ }
   return gpuBackend;
 }
@@ -44,14 +50,13 @@ export async function probeDevices(): Promise<{ cpu: BackendChoice; gpu: Backend
       : { name: 'cpu', precisions: ['fp32'], notice: `nanolab: native CPU backend unavailable (${n.reason}); using tfjs' JS backend, which is much slower` };
     if (forced === 'native' && !n.ok) throw new Error(`NANOLAB_BACKEND=native but the addon is unavailable: ${n.reason}`);
   }
-  const g = await gpuReady();
-  return { cpu, gpu: g ? { name: g, precisions: ['fp32'] } : null };
+  return { cpu, gpu: await gpuReady() };
 }
 
 export function deviceProblem(devices: { cpu: BackendChoice; gpu: BackendChoice | null }) {
   return (device: string, precision: string): { path: 'device' | 'precision'; message: string } | null => {
     if (device === 'gpu' && !devices.gpu) {
-      return { path: 'device', message: "no GPU backend is available on this machine: nanolab's CUDA backend needs an NVIDIA GPU, and @tensorflow/tfjs-node-gpu is not installed" };
+      return { path: 'device', message: `no GPU backend is available on this machine (nanolab's CUDA backend: ${gpuReason || 'not loaded'}; @tensorflow/tfjs-node-gpu: not installed)` };
     }
     const choice = device === 'gpu' ? devices.gpu! : devices.cpu;
     if (choice.precisions.includes(precision)) return null;
@@ -68,7 +73,8 @@ export function deviceProblem(devices: { cpu: BackendChoice; gpu: BackendChoice 
 /** Sets the active backend's matmul precision for the runs that follow (training sets it per run). */
 export function applyPrecision(precision: string): void {
   const name = tf.getBackend();
-  const ok = name === 'native' ? setNativePrecision(precision) : precision === 'fp32';
+  const ok = name === 'native' ? setNativePrecision(precision)
+    : name === 'cuda' || name === 'cuda-emu' ? setCudaPrecision(precision) : precision === 'fp32';
   if (!ok) throw new Error(`precision ${precision} is not available on the ${name} backend here`);
 }
 

@@ -61,8 +61,10 @@ export const transformerBlockGradConfig = config(TransformerBlockGrad, (args) =>
 /** All twelve gradients (x, then the parameters in blockParamNames' order) from one backward call. */
 export function transformerBlockGrads(dy: Tensor, saved: Tensor[], attrs: NamedAttrMap): Tensor[] {
   const [x, ...rest] = saved;
-  const params = rest.slice(0, blockSavedParams.length), [qkv, atty, y1, h] = rest.slice(blockSavedParams.length);
+  // a backend may save more than these four (the CUDA block adds the attention rows' lse)
+  const params = rest.slice(0, blockSavedParams.length), [qkv, atty, y1, h, lse] = rest.slice(blockSavedParams.length);
   const inputs: tf.NamedTensorMap = { dy, qkv, atty, y1, h, x };
+  if (lse) inputs.lse = lse;
   blockSavedParams.forEach((k, i) => { inputs[k] = params[i]; });
   return tf.engine().runKernel(TransformerBlockGrad, inputs, attrs) as Tensor[];
 }
@@ -73,7 +75,7 @@ export function transformerBlockGrads(dy: Tensor, saved: Tensor[], attrs: NamedA
 export const transformerBlockGradient: GradConfig = {
   kernelName: TransformerBlock,
   inputsToSave: ['x', ...blockSavedParams],
-  outputsToSave: [false, true, true, true, true],
+  outputsToSave: [false, true, true, true, true, true],
   gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs?: NamedAttrMap) => {
     const g = transformerBlockGrads(Array.isArray(dys) ? dys[0] : dys, saved, attrs ?? {});
     const out: Record<string, () => Tensor> = { x: () => g[0] };

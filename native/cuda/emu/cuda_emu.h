@@ -1,0 +1,379 @@
+// A CUDA emulator for testing kernels on a machine without a GPU: the same .cu sources compile with
+// g++ -DNL_CUDA_EMU, and each launch runs its blocks one after another on the calling thread, every
+// CUDA thread of a block a fiber (ucontext) with its own stack. The semantics the kernels rely on are
+// kept: __syncthreads waits for every live thread of the block, warp shuffles and __syncwarp for
+// every live lane of the warp, shared memory is shared by the block's threads, and a barrier that
+// can never be passed (a __syncthreads some threads skip, a shuffle in a divergent warp) stops the
+// program with the threads' states instead of hanging. Not emulated: tensor cores, memory
+// ordering races (one fiber runs at a time), streams (all work is synchronous), timing.
+#pragma once
+
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __noinline__
+#define __restrict__ __restrict
+#define __shared__ static  // one block runs at a time, so a static is the block's shared memory
+#define __constant__
+#define __launch_bounds__(...)
+#define __CUDA_ARCH__EMU 1
+
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+using uint3 = dim3;
+
+inline dim3 threadIdx, blockIdx, blockDim, gridDim;  // set by the scheduler before each switch
+constexpr int warpSize = 32;
+
+namespace nlemu {
+
+struct Fiber {
+  ucontext_t ctx;
+  enum State { Ready, AtBlockBarrier, AtWarpBarrier, Done } state = Ready;
+  dim3 tid;
+};
+
+struct Scheduler {
+  std::vector<Fiber> fibers;
+  ucontext_t main;
+  int cur = -1;
+  const std::function<void()>* body = nullptr;
+  char* stacks = nullptr;
+  size_t stackBytes = 256 * 1024, stackCount = 0;
+  std::vector<uint64_t> exchange;  // one slot per thread for shuffles and ballots
+  std::vector<unsigned char> smem; // dynamic shared memory of the running block
+  std::string fault;               // set when a fiber throws
+};
+
+inline Scheduler& sched() {
+  static Scheduler s;
+  return s;
+}
+
+inline void yield_to_scheduler(Fiber::State st) {
+  Scheduler& s = sched();
+  Fiber& f = s.fibers[s.cur];
+  f.state = st;
+  swapcontext(&f.ctx, &s.main);
+}
+
+inline void fiber_entry() {
+  Scheduler& s = sched();
+  try {
+    (*s.body)();
+  } catch (const std::exception& e) {
+    if (s.fault.empty()) s.fault = e.what();
+  }
+  s.fibers[s.cur].state = Fiber::Done;  // uc_link returns to the scheduler
+}
+
+[[noreturn]] inline void deadlock(const char* why) {
+  Scheduler& s = sched();
+  std::fprintf(stderr, "cuda_emu: %s in block (%u,%u,%u):", why, blockIdx.x, blockIdx.y, blockIdx.z);
+  const char* names[] = {"ready", "__syncthreads", "warp barrier", "done"};
+  for (size_t i = 0; i < s.fibers.size() && i < 96; i++) std::fprintf(stderr, " t%zu:%s", i, names[s.fibers[i].state]);
+  std::fprintf(stderr, "\n");
+  std::abort();
+}
+
+// Runs one block to completion: every ready fiber runs until it waits or ends; then a warp whose
+// live lanes all wait at a warp barrier goes on, else, when every live thread waits at
+// __syncthreads, they all go on.
+inline void run_block(int n) {
+  Scheduler& s = sched();
+  for (int i = 0; i < n; i++) {
+    Fiber& f = s.fibers[i];
+    f.state = Fiber::Ready;
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = s.stacks + static_cast<size_t>(i) * s.stackBytes;
+    f.ctx.uc_stack.ss_size = s.stackBytes;
+    f.ctx.uc_link = &s.main;
+    makecontext(&f.ctx, fiber_entry, 0);
+  }
+  for (;;) {
+    for (int i = 0; i < n; i++) {
+      if (s.fibers[i].state != Fiber::Ready) continue;
+      s.cur = i;
+      threadIdx = s.fibers[i].tid;
+      swapcontext(&s.main, &s.fibers[i].ctx);
+    }
+    s.cur = -1;
+    int live = 0, atBlock = 0;
+    bool released = false;
+    for (int w = 0; w < n; w += 32) {
+      int waiting = 0, liveLanes = 0;
+      for (int i = w; i < n && i < w + 32; i++) {
+        if (s.fibers[i].state == Fiber::Done) continue;
+        liveLanes++;
+        waiting += s.fibers[i].state == Fiber::AtWarpBarrier;
+      }
+      if (waiting > 0 && waiting == liveLanes) {
+        for (int i = w; i < n && i < w + 32; i++) {
+          if (s.fibers[i].state == Fiber::AtWarpBarrier) s.fibers[i].state = Fiber::Ready;
+        }
+        released = true;
+      }
+    }
+    if (released) continue;
+    for (int i = 0; i < n; i++) {
+      if (s.fibers[i].state == Fiber::Done) continue;
+      live++;
+      atBlock += s.fibers[i].state == Fiber::AtBlockBarrier;
+    }
+    if (live == 0) return;
+    if (atBlock == live) {
+      for (int i = 0; i < n; i++) {
+        if (s.fibers[i].state == Fiber::AtBlockBarrier) s.fibers[i].state = Fiber::Ready;
+      }
+      continue;
+    }
+    deadlock("a barrier no thread can pass (divergent __syncthreads or warp operation)");
+  }
+}
+
+inline void launch(dim3 grid, dim3 block, size_t smemBytes, const std::function<void()>& body) {
+  Scheduler& s = sched();
+  if (s.cur >= 0) throw std::runtime_error("cuda_emu: a launch from inside a kernel");
+  const size_t n = static_cast<size_t>(block.x) * block.y * block.z;
+  if (n == 0 || n > 1024) throw std::runtime_error("cuda_emu: a block needs 1..1024 threads, got " + std::to_string(n));
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0) throw std::runtime_error("cuda_emu: empty grid");
+  if (smemBytes > 227 * 1024) throw std::runtime_error("cuda_emu: more than 227 KB of dynamic shared memory");
+  if (s.stackCount < n) {
+    if (s.stacks) munmap(s.stacks, s.stackCount * s.stackBytes);
+    void* p = mmap(nullptr, 1024 * s.stackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("cuda_emu: no memory for fiber stacks");
+    s.stacks = static_cast<char*>(p);
+    s.stackCount = 1024;
+  }
+  s.fibers.assign(n, Fiber{});
+  s.exchange.assign(n, 0);
+  s.smem.assign(smemBytes + 16, 0xcd);  // not zero: kernels must not count on it
+  for (unsigned z = 0, i = 0; z < block.z; z++)
+    for (unsigned y = 0; y < block.y; y++)
+      for (unsigned x = 0; x < block.x; x++) s.fibers[i++].tid = dim3(x, y, z);
+  s.body = &body;
+  s.fault.clear();
+  blockDim = block;
+  gridDim = grid;
+  for (unsigned bz = 0; bz < grid.z; bz++)
+    for (unsigned by = 0; by < grid.y; by++)
+      for (unsigned bx = 0; bx < grid.x; bx++) {
+        blockIdx = dim3(bx, by, bz);
+        run_block(static_cast<int>(n));
+        if (!s.fault.empty()) throw std::runtime_error("cuda_emu: kernel threw: " + s.fault);
+      }
+  s.body = nullptr;
+}
+
+inline void* dynamic_smem() { return sched().smem.data(); }
+
+inline int linear_tid() {
+  return static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+}
+
+inline void warp_barrier() { yield_to_scheduler(Fiber::AtWarpBarrier); }
+
+// One shuffle: every lane publishes v, the warp meets, each reads lane src(lane), the warp meets again
+// (so no slot is overwritten before every lane has read it).
+template <class T, class Src>
+T shuffle(T v, Src src) {
+  static_assert(sizeof(T) <= 8, "cuda_emu: shuffles move at most 8 bytes");
+  Scheduler& s = sched();
+  const int me = linear_tid(), lane = me % 32, base = me - lane;
+  std::memcpy(&s.exchange[me], &v, sizeof(T));
+  warp_barrier();
+  const int from = base + src(lane);
+  T r = v;
+  if (from >= 0 && static_cast<size_t>(from) < s.fibers.size()) std::memcpy(&r, &s.exchange[from], sizeof(T));
+  warp_barrier();
+  return r;
+}
+
+}  // namespace nlemu
+
+inline void __syncthreads() { nlemu::yield_to_scheduler(nlemu::Fiber::AtBlockBarrier); }
+inline void __syncwarp(unsigned = 0xffffffffu) { nlemu::warp_barrier(); }
+
+template <class T>
+T __shfl_sync(unsigned, T v, int srcLane, int width = 32) {
+  return nlemu::shuffle(v, [=](int l) { return (l & ~(width - 1)) + (srcLane & (width - 1)); });
+}
+template <class T>
+T __shfl_xor_sync(unsigned, T v, int laneMask, int width = 32) {
+  return nlemu::shuffle(v, [=](int l) {
+    const int src = l ^ laneMask;
+    return src < ((l & ~(width - 1)) + width) ? src : l;
+  });
+}
+template <class T>
+T __shfl_down_sync(unsigned, T v, unsigned delta, int width = 32) {
+  return nlemu::shuffle(v, [=](int l) {
+    const int src = l + static_cast<int>(delta);
+    return src < ((l & ~(width - 1)) + width) ? src : l;
+  });
+}
+template <class T>
+T __shfl_up_sync(unsigned, T v, unsigned delta, int width = 32) {
+  return nlemu::shuffle(v, [=](int l) {
+    const int src = l - static_cast<int>(delta);
+    return src >= (l & ~(width - 1)) ? src : l;
+  });
+}
+inline unsigned __ballot_sync(unsigned, int pred) {
+  nlemu::Scheduler& s = nlemu::sched();
+  const int me = nlemu::linear_tid(), base = me - me % 32;
+  s.exchange[me] = pred != 0;
+  nlemu::warp_barrier();
+  unsigned bits = 0;
+  for (int l = 0; l < 32 && static_cast<size_t>(base + l) < s.fibers.size(); l++) {
+    if (s.fibers[base + l].state != nlemu::Fiber::Done && s.exchange[base + l]) bits |= 1u << l;
+  }
+  nlemu::warp_barrier();
+  return bits;
+}
+inline int __any_sync(unsigned m, int pred) { return __ballot_sync(m, pred) != 0; }
+inline int __all_sync(unsigned m, int pred) {
+  nlemu::Scheduler& s = nlemu::sched();
+  const int me = nlemu::linear_tid(), base = me - me % 32;
+  unsigned live = 0;
+  for (int l = 0; l < 32 && static_cast<size_t>(base + l) < s.fibers.size(); l++) {
+    if (s.fibers[base + l].state != nlemu::Fiber::Done) live |= 1u << l;
+  }
+  return __ballot_sync(m, pred) == live;
+}
+
+// Atomics: one fiber runs at a time, so a plain read-modify-write is atomic.
+template <class T>
+T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
+template <class T>
+T atomicMax(T* p, T v) { T old = *p; if (v > old) *p = v; return old; }
+template <class T>
+T atomicMin(T* p, T v) { T old = *p; if (v < old) *p = v; return old; }
+template <class T>
+T atomicExch(T* p, T v) { T old = *p; *p = v; return old; }
+inline int atomicCAS(int* p, int cmp, int v) { int old = *p; if (old == cmp) *p = v; return old; }
+inline unsigned atomicCAS(unsigned* p, unsigned cmp, unsigned v) { unsigned old = *p; if (old == cmp) *p = v; return old; }
+
+// Intrinsics with their host meaning (the fast-math ones at full precision).
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline float __frcp_rn(float x) { return 1.0f / x; }
+inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); }
+inline unsigned __float_as_uint(float x) { unsigned u; std::memcpy(&u, &x, 4); return u; }
+inline float __uint_as_float(unsigned u) { float x; std::memcpy(&x, &u, 4); return x; }
+inline int __float_as_int(float x) { int u; std::memcpy(&u, &x, 4); return u; }
+inline float __int_as_float(int u) { float x; std::memcpy(&x, &u, 4); return x; }
+inline unsigned __umulhi(unsigned a, unsigned b) { return static_cast<unsigned>((static_cast<uint64_t>(a) * b) >> 32); }
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
+template <class T>
+T __ldg(const T* p) { return *p; }
+inline int max(int a, int b) { return a > b ? a : b; }
+inline int min(int a, int b) { return a < b ? a : b; }
+inline unsigned max(unsigned a, unsigned b) { return a > b ? a : b; }
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
+inline long long max(long long a, long long b) { return a > b ? a : b; }
+inline long long min(long long a, long long b) { return a < b ? a : b; }
+inline float max(float a, float b) { return std::fmax(a, b); }
+inline float min(float a, float b) { return std::fmin(a, b); }
+
+// bf16 as cuda_bf16.h: the upper half of a float, rounded to nearest even.
+struct __nv_bfloat16 {
+  unsigned short __x;
+};
+inline __nv_bfloat16 __float2bfloat16(float f) {
+  unsigned u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return {static_cast<unsigned short>((u >> 16) | 0x40)};  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return {static_cast<unsigned short>(u >> 16)};
+}
+inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __float2bfloat16(f); }
+inline float __bfloat162float(__nv_bfloat16 b) { return __uint_as_float(static_cast<unsigned>(b.__x) << 16); }
+
+// The runtime API the backend uses, on host memory. Every call is synchronous.
+enum cudaError_t { cudaSuccess = 0, cudaErrorMemoryAllocation = 2, cudaErrorInvalidValue = 1, cudaErrorNoDevice = 100 };
+enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
+struct CUstream_st {};
+using cudaStream_t = CUstream_st*;
+struct CUevent_st { std::chrono::steady_clock::time_point t; };
+using cudaEvent_t = CUevent_st*;
+struct cudaDeviceProp {
+  char name[256];
+  int major, minor, multiProcessorCount;
+  size_t totalGlobalMem, sharedMemPerBlockOptin;
+};
+
+inline const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    default: return "invalid argument";
+  }
+}
+inline cudaError_t cudaGetLastError() { return cudaSuccess; }
+inline cudaError_t cudaPeekAtLastError() { return cudaSuccess; }
+inline cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+inline cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
+inline cudaError_t cudaDriverGetVersion(int* v) { *v = 0; return cudaSuccess; }
+inline cudaError_t cudaRuntimeGetVersion(int* v) { *v = 0; return cudaSuccess; }
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
+  std::memset(p, 0, sizeof(*p));
+  std::snprintf(p->name, sizeof(p->name), "cuda_emu (CPU)");
+  p->major = 9; p->minor = 0; p->multiProcessorCount = 2;
+  p->totalGlobalMem = size_t{1} << 32;
+  p->sharedMemPerBlockOptin = 227 * 1024;
+  return cudaSuccess;
+}
+inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+template <class T>
+cudaError_t cudaMalloc(T** p, size_t bytes) { return cudaMalloc(reinterpret_cast<void**>(p), bytes); }
+inline cudaError_t cudaFree(void* p) { std::free(p); return cudaSuccess; }
+inline cudaError_t cudaMallocHost(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
+inline cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
+inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { if (n) std::memmove(d, s, n); return cudaSuccess; }
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind k, cudaStream_t = nullptr) { return cudaMemcpy(d, s, n, k); }
+inline cudaError_t cudaMemset(void* d, int v, size_t n) { if (n) std::memset(d, v, n); return cudaSuccess; }
+inline cudaError_t cudaMemsetAsync(void* d, int v, size_t n, cudaStream_t = nullptr) { return cudaMemset(d, v, n); }
+inline cudaError_t cudaStreamCreate(cudaStream_t* s) { static CUstream_st one; *s = &one; return cudaSuccess; }
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { return cudaStreamCreate(s); }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+inline cudaError_t cudaMemGetInfo(size_t* free, size_t* total) { *free = *total = size_t{1} << 32; return cudaSuccess; }
+inline cudaError_t cudaFuncSetAttribute(const void*, int, int) { return cudaSuccess; }
+template <class F>
+cudaError_t cudaFuncSetAttribute(F*, int, int) { return cudaSuccess; }
+constexpr int cudaFuncAttributeMaxDynamicSharedMemorySize = 8;
+constexpr unsigned cudaStreamNonBlocking = 1;
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) { *e = new CUevent_st{}; return cudaSuccess; }
+inline cudaError_t cudaEventDestroy(cudaEvent_t e) { delete e; return cudaSuccess; }
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t = nullptr) { e->t = std::chrono::steady_clock::now(); return cudaSuccess; }
+inline cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
+  *ms = std::chrono::duration<float, std::milli>(b->t - a->t).count();
+  return cudaSuccess;
+}

@@ -1,0 +1,61 @@
+// Helpers shared by the CUDA backend's kernels: the loaded addon, dtype codes, the shared dims
+// buffer, outputs, and reading a small tensor's values on the host.
+import { backend_util, type DataType, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { CudaBackend } from '../backend.ts';
+import { DType, type CudaBinding } from '../binding.ts';
+
+let binding: CudaBinding | null = null;
+export function setCudaBinding(b: CudaBinding): void { binding = b; }
+
+/** The addon (set by loadCudaBackend before any kernel can run). */
+export function cb(): CudaBinding {
+  if (!binding) throw new Error('nanolab CUDA addon not loaded: call loadCudaBackend()');
+  return binding;
+}
+
+export type Backend = CudaBackend;
+
+/** The addon's dtype code, or -1 for a dtype with no device kernels (string, complex64). */
+export function dtypeCode(dtype: DataType): DType | -1 {
+  return dtype === 'float32' ? DType.F32 : dtype === 'int32' ? DType.I32 : dtype === 'bool' ? DType.U8 : -1;
+}
+export const onDevice = (...ts: TensorInfo[]) => ts.every((t) => dtypeCode(t.dtype) >= 0);
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  return s;
+}
+
+/** Strides of `shape` seen from a broadcast output shape (0 where broadcast). */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const rank = outShape.length, st = stridesOf(shape), off = rank - shape.length;
+  const s = new Array<number>(rank).fill(0);
+  for (let d = 0; d < shape.length; d++) s[d + off] = shape[d] === 1 ? 0 : st[d];
+  return s;
+}
+
+/** Writes consecutive groups of numbers into the shared dims buffer. */
+export function setDims(...groups: readonly number[][]): void {
+  const dims = cb().dims;
+  let k = 0;
+  for (const g of groups) for (const v of g) dims[k++] = v;
+}
+
+/** Kernels are registered under the backend's name by register_all_kernels.ts. */
+export const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ kernelName, backendName: 'cuda', kernelFunc });
+
+/** A kernel that runs on the device when `fast` says it can, else through `slow` (the fallback). */
+export function withFallback(kernelName: string, fast: (args: Parameters<KernelFunc>[0]) => ReturnType<KernelFunc> | null,
+  slow: () => KernelFunc): KernelConfig {
+  return kernel(kernelName, (args) => fast(args) ?? slow()(args));
+}
+
+export { backend_util };

@@ -6,6 +6,8 @@ import * as tf from '../core/tf.ts';
 import { fallbackCounts } from '../native/cuda/kernels/fallback.ts';
 import { causalAttention, dropout, embedding, gelu, layerNorm, softmaxCrossEntropy } from '../core/ops/fused.ts';
 import { close, normal, rng } from '../native/test/tf_helpers.ts';
+import { activeFused, type BlockWeights } from '../core/ops/registry.ts';
+import { setNativePrecision } from '../native/index.ts';
 
 /** Registers the cases on `test`, run on backend `backend` against 'native'. tol: the relative
  * tolerance of float results (fp32 kernels: 1e-5). */
@@ -22,8 +24,11 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
   }
 
   /** f on native and on `backend`, compared element by element (|a - b| <= tol max(1, |b|)). */
-  function same(name: string, f: () => tf.Tensor | tf.Tensor[], t = tol) {
-    const want = on('native', f), got = on(backend, f);
+  function same(name: string, f: () => tf.Tensor | tf.Tensor[], t = tol, onDevice = true) {
+    const want = on('native', f);
+    fallbackCounts.clear();
+    const got = on(backend, f);
+    if (onDevice) assert.equal([...fallbackCounts.keys()], [], `${name}: every kernel ran on the device`);
     assert.is(got.length, want.length, `${name}: number of outputs`);
     want.forEach((w, i) => {
       assert.equal(got[i].shape, w.shape, `${name} output ${i}: shape`);
@@ -106,6 +111,33 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
     });
   });
 
+  // Reduced precisions. bf16 against the native backend's bf16 (AMX: operands rounded to bf16 the
+  // same way, fp32 accumulation) where this CPU has it: only the summation order differs, so 1e-4.
+  // tf32 has no CPU twin: against fp32, with the stated tolerance 3e-2 (|a - b| <= tol max(1, |b|)):
+  // 10 mantissa bits, 2^-11 relative per operand, over K = 64 products of unit normals.
+  const nativeBf16 = (): boolean => { tf.setBackend('native'); return setNativePrecision('bf16') && setNativePrecision('fp32'); };
+  for (const precision of ['tf32', 'bf16'] as const) {
+    test(`matmul in ${precision}: close to the CPU's (stated tolerance), and not equal to fp32`, () => {
+      // big enough (>= 256K multiply-adds) for the native backend's AMX path
+      const f = () => [tf.matMul(rand(50, [128, 64]), rand(51, [64, 64])), tf.matMul(rand(52, [64, 128]), rand(53, [64, 64]), true, false)];
+      tf.setBackend(backend);
+      const binding = (tf.backend() as unknown as { binding: { setPrecision(p: string): boolean } }).binding;
+      const exact = on(backend, f);
+      const twin = precision === 'bf16' && nativeBf16();
+      assert.ok(binding.setPrecision(precision));
+      if (twin) { tf.setBackend('native'); setNativePrecision('bf16'); }
+      try {
+        same(`matmul ${precision}`, f, twin ? 1e-4 : 3e-2);
+        const reduced = on(backend, f);
+        assert.ok(reduced[0].values.some((v, i) => v !== exact[0].values[i]), `${precision} rounds the operands`);
+      } finally {
+        binding.setPrecision('fp32');
+        tf.setBackend('native');
+        setNativePrecision('fp32');
+      }
+    });
+  }
+
   test('fused ops and their gradients match the native CPU backend', () => {
     same('layer norm', () => {
       const x = rand(14, [6, 33]), g = rand(15, [33]).add(1), b = rand(16, [33]);
@@ -132,9 +164,30 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
     });
   });
 
+  for (const [act, rate] of [['relu', 0], ['relu', 0.2], ['gelu', 0.1]] as const) {
+    test(`the fused transformer block (${act}, dropout ${rate}) and its twelve gradients`, () => {
+      const B = 2, T = 9, C = 16, H = 4, F = 4 * C;
+      const shapes: Record<keyof BlockWeights, number[]> = {
+        ln1g: [C], ln1b: [C], wqkv: [C, 3 * C], wproj: [C, C], bproj: [C], ln2g: [C], ln2b: [C], wfc: [C, F], bfc: [F], wfp: [F, C], bfp: [C],
+      };
+      const names = Object.keys(shapes) as (keyof BlockWeights)[];
+      const opts = { nHead: H, activation: act, eps: 1e-5, attnDropout: rate, projDropout: rate, ffDropout: rate, seed: 42,
+        attnCallId: 1, projCallId: 2, ffCallId: 3 };
+      same('block', () => {
+        const x = rand(30, [B, T, C]), dy = rand(31, [B, T, C]);
+        const ws = names.map((k, i) => rand(40 + i, shapes[k], k.startsWith('ln') && k.endsWith('g') ? 0.1 : 0.3).add(k.startsWith('ln') && k.endsWith('g') ? 1 : 0));
+        const f = (...ts: tf.Tensor[]) => {
+          const w = Object.fromEntries(names.map((k, i) => [k, ts[i + 1]])) as unknown as BlockWeights;
+          return activeFused().transformerBlock!(ts[0], w, opts).mul(dy).sum();
+        };
+        const w = Object.fromEntries(names.map((k, i) => [k, ws[i]])) as unknown as BlockWeights;
+        return [activeFused().transformerBlock!(x, w, opts), ...tf.grads(f)([x, ...ws])];
+      });
+    });
+  }
+
   test('a kernel without device code runs through the host fallback', () => {
-    fallbackCounts.clear();
-    same('cumsum', () => tf.cumsum(rand(26, [4, 5]), 1));
+    same('cumsum', () => tf.cumsum(rand(26, [4, 5]), 1), tol, false);
     assert.ok((fallbackCounts.get('Cumsum') ?? 0) > 0, 'Cumsum went through the fallback');
   });
 

@@ -6,7 +6,9 @@
 //   build/nanolab_cuda.node      nvcc for the kernels (sm_80, sm_90 and compute_90 PTX), linked with
 //                                the static CUDA runtime; cuBLAS is loaded at run time, so no
 //                                cuBLAS files are needed to build. Skipped, with one line, when
-//                                nvcc is not found (NANOLAB_REQUIRE_CUDA=1 makes that an error).
+//                                nvcc is not found (NANOLAB_REQUIRE_CUDA=1 makes that an error);
+//                                where nvcc is found, NANOLAB_REQUIRE_NATIVE=1 (CI) makes a failed
+//                                build an error, so CUDA sources that do not compile never land.
 // Never downloads anything. Output of the compilers goes to native/cuda/build/build.log. A build
 // is skipped when the stamp of its sources and flags is unchanged.
 import { spawn, spawnSync } from 'node:child_process';
@@ -123,7 +125,8 @@ if (!libdir) {
 const gpuLink = [cxx, ['-shared', '-o', join(out, 'nanolab_cuda.node'), ...gpuObjs, `-L${libdir}`, '-lcudart_static', '-ldl', '-lrt', '-pthread']];
 failure = await build('nanolab_cuda.node', gpuJobs, gpuLink, ['gpu', common, gencode, nvcc]);
 if (failure) {
+  // with nvcc here, a compile error is a bug: CI (NANOLAB_REQUIRE_NATIVE=1) fails on it
   say(`GPU build failed: ${failure}`);
-  process.exit(process.env.NANOLAB_REQUIRE_CUDA === '1' ? 1 : 0);
+  process.exit(process.env.NANOLAB_REQUIRE_CUDA === '1' || process.env.NANOLAB_REQUIRE_NATIVE === '1' ? 1 : 0);
 }
 say(`GPU build ok (build/nanolab_cuda.node, ${archs.map((a) => `sm_${a}`).join(', ')} + PTX)`);

@@ -41,21 +41,30 @@ export function matmulKernels(fallback: Fallback): KernelConfig[] {
       const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
       return matmul(args.backend as Backend, a, b, transposeA, transposeB) ?? fallback(BatchMatMul)(args);
     }),
-    // x W + bias [relu] for 2-d x (the layers' dense layers): one cuBLASLt call with its epilogue
+    // x W + bias [relu] (the layers' dense layers; x of any rank against a 2-d W): one GEMM over all
+    // rows of x, with cuBLASLt's bias/relu epilogue
     kernel(_FusedMatMul, (args) => {
       const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined> as
         { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
       const { transposeA, transposeB, activation } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
       const act = activation ?? 'linear';
       const backend = args.backend as Backend;
-      const simple = a.dtype === 'float32' && b.dtype === 'float32' && !preluActivationWeights && (act === 'linear' || act === 'relu');
-      const N = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-      if (simple && a.shape.length === 2 && b.shape.length === 2 && (!bias || (bias.dtype === 'float32' && sizeOf(bias.shape) === N && bias.shape.length === 1))) {
-        const p = plan(a, b, transposeA, transposeB)!;
-        const out = backend.makeOutput(p.outShape, 'float32');
-        if (sizeOf(p.outShape) > 0) {
+      // tf.fused.matMul hands 2-d operands over as (1, M, K) and (1, K, N)
+      const br = b.shape.length, ar = a.shape.length;
+      const N = transposeB ? b.shape[br - 2] : b.shape[br - 1], K = transposeB ? b.shape[br - 1] : b.shape[br - 2];
+      const oneB = br >= 2 && sizeOf(b.shape.slice(0, -2)) === 1;
+      const rowsOfA = ar >= 2 && (!transposeA || sizeOf(a.shape.slice(0, -2)) === 1);
+      if (a.dtype === 'float32' && b.dtype === 'float32' && !preluActivationWeights && (act === 'linear' || act === 'relu') &&
+        oneB && rowsOfA && (!bias || (bias.dtype === 'float32' && sizeOf(bias.shape) === N && bias.shape.length <= 1))) {
+        const M = transposeA ? a.shape[ar - 1] : sizeOf(a.shape.slice(0, -1));
+        util.assert((transposeA ? a.shape[ar - 2] : a.shape[ar - 1]) === K, () => `Error in fused matMul: inner shapes of ` +
+          `${a.shape} and ${b.shape} (transposeA=${transposeA}, transposeB=${transposeB}) must match.`);
+        const batch = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+        const outShape = [...batch, transposeA ? a.shape[ar - 1] : a.shape[ar - 2], N];
+        const out = backend.makeOutput(outShape, 'float32');
+        if (M * N > 0) {
           cb().matmulBias(backend.ptr(out), backend.ptr(a), backend.ptr(b), bias ? backend.ptr(bias) : null, act === 'relu',
-            transposeA, transposeB, p.M, p.N, p.K);
+            transposeA, transposeB, M, N, K);
         }
         return out;
       }

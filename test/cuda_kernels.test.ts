@@ -1,0 +1,22 @@
+// The CUDA kernels' C++ tests (native/cuda/test/*_test.cu: attention, row-wise ops, tensor ops,
+// matmul, the emulator itself), each launcher against a double-precision CPU reference, built
+// with g++ for the CPU emulator and run here, on every machine. On a GPU the same tests are
+// built by nvcc and run by cuda_gpu.test.ts.
+import { spawnSync } from 'node:child_process';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const test = suite('cuda kernels (C++, emulated)');
+
+test('every *_test.cu passes under the emulator', () => {
+  const r = spawnSync('sh', ['native/cuda/test/run_tests.sh', 'emu'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = `${r.stdout}${r.stderr}`;
+  assert.ok(r.status === 0, `run_tests.sh emu exited ${r.status}:\n${out.split('\n').filter((l) => !l.startsWith('ok')).join('\n').slice(-4000)}`);
+  const tests = out.split('\n').filter((l) => l.startsWith('== ')).length;
+  const summaries = out.split('\n').filter((l) => /^\d+ failures$/.test(l));
+  assert.ok(tests >= 5 && summaries.length === tests, `expected one summary per test binary:\n${out.slice(-4000)}`);
+  for (const l of summaries) assert.is(l, '0 failures');
+  assert.ok(out.split('\n').filter((l) => l.startsWith('ok')).length > 500, 'the tests printed their checks');
+});
+
+test.run();

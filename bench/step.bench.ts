@@ -1,7 +1,7 @@
 // Whole training steps (forward, backward, AdamW; dropout 0.2) at the three sizes of
 // ../shared/reference/bench_step.py, timed by nanolab's own trainer exactly as results.csv
 // reports ms/step. One JSON line per size, like bench_step.py, so the two can be compared.
-//   npx tsx bench/step.bench.ts [small|medium|full ...] [--precision bf16]     NANOLAB_BACKEND=cpu for tfjs' JS backend
+//   npx tsx bench/step.bench.ts [small|medium|full ...] [--precision fp32|bf16|tf32] [--device cpu|gpu]     NANOLAB_BACKEND=cpu for tfjs' JS backend
 // (bf16: the matmuls on AMX-BF16 with fp32 accumulation, as `precision: bf16` in an experiment)
 import { activate, probeDevices } from '../core/backend.ts';
 import { gptLayers } from '../core/model/presets.ts';
@@ -22,14 +22,19 @@ const tokenizer = charTokenizer(text);
 const ids = tokenizer.encode(text);
 const corpus = { text, source: 'generated', tokenizer, train: ids.subarray(0, 180_000), val: ids.subarray(180_000), sha256: '' };
 
-const { cpu } = await probeDevices();
-await activate(cpu.name);
 const args = process.argv.slice(2);
 const pi = args.indexOf('--precision');
 const precision = pi >= 0 ? args.splice(pi, 2)[1] : 'fp32';
+const di = args.indexOf('--device');
+const device = di >= 0 ? args.splice(di, 2)[1] : 'cpu';
+const devices = await probeDevices();
+const chosen = device === 'gpu' ? devices.gpu : devices.cpu;
+if (!chosen) throw new Error('--device gpu: no GPU backend here');
+await activate(chosen.name);
 for (const size of args.length ? args : Object.keys(SIZES)) {
-  const [B, T, C, H, L, timed] = SIZES[size];
-  const warm = size === 'full' ? 2 : 5;
+  const [B, T, C, H, L, cpuTimed] = SIZES[size];
+  const timed = device === 'gpu' ? 50 : cpuTimed;  // a GPU step is milliseconds: time more of them
+  const warm = size === 'full' && device === 'cpu' ? 2 : 5;
   const cfg = {
     seed: 1337, precision,
     model: {
@@ -47,7 +52,7 @@ for (const size of args.length ? args : Object.keys(SIZES)) {
   const r = await trainRun(cfg, corpus);
   if (r.status !== 'ok') throw new Error(`${size}: ${r.status} ${r.error}`);
   console.log(JSON.stringify({
-    engine: `nanolab ${tf.getBackend()}`, size, dtype: precision, params: r.params, steps: timed,
+    engine: `nanolab ${tf.getBackend()}`, size, device, dtype: precision, params: r.params, steps: timed,
     threads: process.env.NANOLAB_THREADS ?? 'default', ms_per_step_median: Number(r.msMedian.toFixed(3)),
     tokens_per_s: Math.round(r.tokensPerS),
   }));

@@ -32,8 +32,10 @@ function gpuInfo(): { name: string; driver: string; memory: string; count: numbe
 export interface NativeInfo { ok: boolean; reason?: string; version?: string; gemmKernel?: string; threads?: number; precisions?: string[] }
 
 export function environment(native?: NativeInfo | null): Record<string, unknown> {
-  const commit = tryRun('git', ['rev-parse', 'HEAD']);
-  const dirty = commit ? (tryRun('git', ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '' : null;
+  // NANOLAB_COMMIT: where the tree was copied without .git (scripts/device: a GPU machine)
+  const gitCommit = tryRun('git', ['rev-parse', 'HEAD']);
+  const commit = gitCommit ?? process.env.NANOLAB_COMMIT ?? null;
+  const dirty = gitCommit ? (tryRun('git', ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '' : null;
   let lockHash: string | null = null;
   try { lockHash = createHash('sha256').update(readFileSync(`${root}package-lock.json`)).digest('hex'); } catch { /* none */ }
   const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));

@@ -35,7 +35,8 @@ if (!nodeInclude) {
   process.exit(0);
 }
 const version = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')).version;
-const napiInclude = require('node-addon-api').include_dir.replace(/^"|"$/g, '');
+// NANOLAB_NAPI_INCLUDE: node-addon-api's headers where there is no node_modules (scripts/device)
+const napiInclude = process.env.NANOLAB_NAPI_INCLUDE ?? require('node-addon-api').include_dir.replace(/^"|"$/g, '');
 const kernels = readdirSync(join(here, 'src')).filter((f) => f.endsWith('.cu') || f.endsWith('.cc')).sort().map((f) => join(here, 'src', f));
 const common = ['-std=c++17', `-I${nodeInclude}`, `-I${napiInclude}`, `-I${here}`, '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
   '-DNODE_ADDON_API_CPP_EXCEPTIONS_ALL', '-DNODE_ADDON_API_DISABLE_DEPRECATED', `-DNANOLAB_NATIVE_VERSION="${version}"`];
@@ -89,8 +90,9 @@ mkdirSync(join(out, 'emu'), { recursive: true });
 const emuJobs = [...kernels, join(here, 'addon.cc')].map((f, i) =>
   [cxx, [...common, ...gxxFlags, '-DNL_CUDA_EMU', '-x', 'c++', '-c', f, '-o', emuObjs[i]]]);
 const emuLink = [cxx, ['-shared', '-o', join(out, 'nanolab_cuda_emu.node'), ...emuObjs, '-pthread']];
-let failure = await build('nanolab_cuda_emu.node', emuJobs, emuLink, ['emu', common, gxxFlags]);
-if (failure) {
+let failure = process.env.NANOLAB_SKIP_CUDA_EMU === '1' ? null : await build('nanolab_cuda_emu.node', emuJobs, emuLink, ['emu', common, gxxFlags]);
+if (process.env.NANOLAB_SKIP_CUDA_EMU === '1') say('emulator build skipped (NANOLAB_SKIP_CUDA_EMU=1)');
+else if (failure) {
   say(`emulator build failed: ${failure}`);
   if (process.env.NANOLAB_REQUIRE_NATIVE === '1' || process.env.NANOLAB_REQUIRE_CUDA === '1') process.exit(1);
 } else say('emulator build ok (build/nanolab_cuda_emu.node)');

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs on a GPU machine lent by the `device` tool, in the repository root, with .device/ carried
+# (made by scripts/device/pack.sh). Every stage first sets up Node from .device/node.xz and builds
+# the CUDA addon with that machine's nvcc (kept between calls while the machine stays warm).
+#   bash scripts/device/run.sh check     kernel tests built by nvcc + the tfjs-level checks on the GPU
+#   bash scripts/device/run.sh bench [rounds]   full/medium/small steps beside PyTorch eager (fp32, tf32, bf16), alternating
+#   bash scripts/device/run.sh scaleup [steps]  scale-up.yaml on Tiny Shakespeare in bf16 and in fp32
+#   bash scripts/device/run.sh cpu-vs-gpu       experiments/cpu-vs-gpu.yaml (the device's CPU and its GPU)
+# Output goes to $OUT (logs, JSON lines, and one results tarball per stage: $OUT holds at most 8 files).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+stage=${1:-check}
+OUT=${OUT:-/tmp/nanolab-out}
+mkdir -p "$OUT"
+log="$OUT/$stage.log"
+exec > >(tee -a "$log") 2>&1
+
+# ---- setup: node, headers, the CUDA addon
+node_dir=/tmp/nanolab-node
+if [ ! -x "$node_dir/bin/node" ]; then
+  mkdir -p "$node_dir/bin" "$node_dir/include"
+  xz -dc .device/node.xz > "$node_dir/bin/node" && chmod +x "$node_dir/bin/node"
+  cp -r .device/node-include/node "$node_dir/include/"
+fi
+export PATH="$node_dir/bin:$PATH"
+for d in /usr/local/cuda/lib64 $(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null); do
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+done
+export NANOLAB_COMMIT=$(cat .device/COMMIT)
+echo "== $(date -u +%FT%TZ) stage $stage, commit $NANOLAB_COMMIT, node $(node --version)"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+nvcc --version | tail -n 1
+t0=$(date +%s)
+NANOLAB_SKIP_CUDA_EMU=1 NANOLAB_REQUIRE_CUDA=1 NANOLAB_NAPI_INCLUDE="$PWD/.device/napi" NANOLAB_CUDA_ARCHS=${NANOLAB_CUDA_ARCHS:-90} \
+  node native/cuda/build.mjs || { tail -n 60 native/cuda/build/build.log; exit 1; }
+echo "addon build: $(( $(date +%s) - t0 )) s"
+cp native/cuda/build/nanolab_cuda.node .device/app/build/
+app=.device/app
+
+case "$stage" in
+  check)
+    sh native/cuda/test/run_tests.sh gpu 2>&1 | grep -v '^ok ' ; echo "run_tests.sh gpu exit ${PIPESTATUS[0]}"
+    node "$app/gpu_test.mjs"; echo "gpu_test exit $?"
+    ;;
+  bench)
+    rounds=${2:-3}
+    for r in $(seq 1 "$rounds"); do
+      for p in fp32 tf32 bf16; do
+        for size in ${SIZES:-full medium small}; do
+          for impl in batched lecture; do
+            python3 .device/reference/bench_step.py --size "$size" --device cuda --dtype "$p" --impl "$impl" --steps 50 | sed "s/^{/{\"round\": $r, /"
+          done | tee -a "$OUT/bench.jsonl"
+          node "$app/step.mjs" "$size" --device gpu --precision "$p" | sed "s/^{/{\"round\": $r, /" | tee -a "$OUT/bench.jsonl"
+        done
+      done
+    done
+    ;;
+  scaleup)
+    steps=${2:-5000}
+    for p in bf16 fp32; do
+      node "$app/nanolab.mjs" experiments/scale-up.yaml --set data.path=.device/data/tinyshakespeare.txt --set precision=$p \
+        --set train.steps=$steps --out "/tmp/scaleup-$p" --force
+    done
+    tar -C /tmp -czf "$OUT/scaleup.tgz" scaleup-bf16 scaleup-fp32
+    ;;
+  cpu-vs-gpu)
+    node "$app/nanolab.mjs" experiments/cpu-vs-gpu.yaml --out /tmp/cpu-vs-gpu --force
+    tar -C /tmp -czf "$OUT/cpu-vs-gpu.tgz" cpu-vs-gpu
+    ;;
+  *) echo "unknown stage $stage"; exit 2 ;;
+esac
+echo "== stage $stage done in $(( $(date +%s) - t0 )) s"

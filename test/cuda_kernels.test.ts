@@ -19,4 +19,12 @@ test('every *_test.cu passes under the emulator', () => {
   assert.ok(out.split('\n').filter((l) => l.startsWith('ok')).length > 500, 'the tests printed their checks');
 });
 
+test('the kernel benchmark (native/cuda/bench) builds and runs every launcher at its quick sizes', () => {
+  const r = spawnSync('sh', ['native/cuda/bench/run_bench.sh', 'emu', '--quick'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = `${r.stdout}${r.stderr}`;
+  assert.ok(r.status === 0, `run_bench.sh emu exited ${r.status}:\n${out.slice(-4000)}`);
+  assert.match(out, /block_backward fp32 simt/);
+  assert.match(out, /\nbench done\n/);
+});
+
 test.run();

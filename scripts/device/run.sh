@@ -2,7 +2,7 @@
 # Runs on a GPU machine lent by the `device` tool, in the repository root, with .device/ carried
 # (made by scripts/device/pack.sh). Every stage first sets up Node from .device/node.xz and builds
 # the CUDA addon with that machine's nvcc (kept between calls while the machine stays warm).
-#   bash scripts/device/run.sh check     kernel tests built by nvcc + the tfjs-level checks on the GPU
+#   bash scripts/device/run.sh check     kernel tests built by nvcc, the tfjs-level checks on the GPU, the kernel benchmark
 #   bash scripts/device/run.sh bench [rounds]   full/medium/small steps beside PyTorch eager (fp32, tf32, bf16), alternating
 #   bash scripts/device/run.sh scaleup [steps]  scale-up.yaml on Tiny Shakespeare in bf16 and in fp32
 #   bash scripts/device/run.sh cpu-vs-gpu       experiments/cpu-vs-gpu.yaml (the device's CPU and its GPU)
@@ -41,6 +41,8 @@ case "$stage" in
   check)
     sh native/cuda/test/run_tests.sh gpu 2>&1 | grep -v '^ok ' ; echo "run_tests.sh gpu exit ${PIPESTATUS[0]}"
     node "$app/gpu_test.mjs"; echo "gpu_test exit $?"
+    sh native/cuda/bench/run_bench.sh gpu | tee "$OUT/kernels_bench.txt"
+    sh native/cuda/bench/run_bench.sh gpu --precision bf16 --only block
     ;;
   bench)
     rounds=${2:-3}

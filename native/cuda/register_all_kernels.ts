@@ -59,8 +59,3 @@ export function registerAllKernels(backendName: string): void {
   registerGeluGradient();
   registerTransformerBlockGradient();
 }
-
-/** Names of the kernels with device code (the rest run through the fallback). */
-export function deviceKernelNames(backendName: string): string[] {
-  return getKernelsForBackend(backendName).map((k) => k.kernelName).filter((n) => !getKernel(n, 'cpu') || getKernel(n, backendName)!.kernelFunc !== getKernel(n, 'cpu')!.kernelFunc);
-}

@@ -1,6 +1,6 @@
 // Helpers shared by the CUDA backend's kernels: the loaded addon, dtype codes, the shared dims
 // buffer, outputs, and reading a small tensor's values on the host.
-import { backend_util, type DataType, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { CudaBackend } from '../backend.ts';
 import { DType, type CudaBinding } from '../binding.ts';
 
@@ -51,11 +51,3 @@ export function setDims(...groups: readonly number[][]): void {
 
 /** Kernels are registered under the backend's name by register_all_kernels.ts. */
 export const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ kernelName, backendName: 'cuda', kernelFunc });
-
-/** A kernel that runs on the device when `fast` says it can, else through `slow` (the fallback). */
-export function withFallback(kernelName: string, fast: (args: Parameters<KernelFunc>[0]) => ReturnType<KernelFunc> | null,
-  slow: () => KernelFunc): KernelConfig {
-  return kernel(kernelName, (args) => fast(args) ?? slow()(args));
-}
-
-export { backend_util };

@@ -1,8 +1,8 @@
 // Whole training runs with `device: gpu` on the CUDA backend's emulator build (NANOLAB_CUDA_EMU=1,
-// backend 'cuda-emu'): every rung-like piece (embeddings, the fused block with dropout, layer
-// norm, the head, cross-entropy, AdamW) through the runner, against the same run on the native
-// CPU backend; the same seed twice gives the same bits; bf16 and tf32 matmuls run and stay
-// close to fp32. Runs in child processes: the GPU backend is chosen once per process.
+// backend 'cuda-emu'), through the runner, against the same runs on the native CPU backend: a
+// small transformer with dropout, and every rung of the ablation ladder; the same seed twice
+// gives the same bits; bf16 and tf32 matmuls run and stay close to fp32. Child processes: the
+// GPU backend is chosen once per process.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +63,27 @@ test('the same run on cuda-emu and on the native CPU backend: same losses to 1e-
   const a = losses(gpu), b = losses(cpu);
   assert.ok(a.length >= 6 && a.length === b.length, `curves of ${a.length} and ${b.length} values`);
   a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= 1e-4, `loss ${i}: ${x} on cuda-emu, ${b[i]} on native`));
+});
+
+test('every rung of the ablation ladder (experiments/ablation-quick.yaml, 3 steps each) on cuda-emu and on native: same losses to 1e-4', () => {
+  const ladder = (device: 'cpu' | 'gpu') => {
+    const dir = tempDir('nanolab-cuda-ladder-');
+    execFileSync(process.execPath, ['--import', 'tsx', 'runner.ts', 'experiments/ablation-quick.yaml', '--device', device, '--steps', '3',
+      '--set', 'train.eval.iters=1', '--set', 'train.eval.interval=3', '--set', 'output.sample_chars=4', '--out', dir, '--quiet'],
+    { stdio: 'pipe', env: { ...process.env, NANOLAB_CUDA_EMU: '1' } });
+    const rows = parse(readFileSync(join(dir, 'results.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    return new Map(rows.map((r) => [r.rung, { r, curve: readFileSync(join(dir, 'curves', `${r.run_id}.csv`), 'utf8') }]));
+  };
+  const gpu = ladder('gpu'), cpu = ladder('cpu');
+  assert.is(gpu.size, 12);
+  for (const [rung, { r, curve }] of gpu) {
+    assert.is(r.status, 'ok', `${rung}: ${r.error}`);
+    assert.is(r.backend, 'cuda-emu');
+    const a = curve.trim().split('\n').slice(1).flatMap((l) => l.split(',').slice(1, 3).map(Number));
+    const b = cpu.get(rung)!.curve.trim().split('\n').slice(1).flatMap((l) => l.split(',').slice(1, 3).map(Number));
+    assert.is(a.length, b.length, rung);
+    a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= 1e-4, `${rung} loss ${i}: ${x} on cuda-emu, ${b[i]} on native`));
+  }
 });
 
 test('same seed, same backend: the same bits', () => {

@@ -44,15 +44,56 @@ constexpr int warpSize = 32;
 
 namespace nlemu {
 
+// A fiber's saved context. On x86-64 a hand-written switch (callee-saved registers, the stack
+// pointer, MXCSR and the x87 control word: what the SysV ABI says survives a call), which makes
+// no system call; elsewhere ucontext (swapcontext saves the signal mask with a system call per
+// switch, several times slower).
+#if defined(__x86_64__) && defined(__linux__)
+#define NLEMU_FAST_SWITCH 1
+extern "C" void nlemu_switch(void** save_sp, void* load_sp);
+asm(R"(
+  .text
+  .weak nlemu_switch
+  .hidden nlemu_switch
+  .type nlemu_switch, @function
+nlemu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size nlemu_switch, .-nlemu_switch
+)");
+struct Context { void* sp = nullptr; };
+#else
+struct Context { ucontext_t uc; };
+#endif
+
 struct Fiber {
-  ucontext_t ctx;
+  Context ctx;
   enum State { Ready, AtBlockBarrier, AtWarpBarrier, Done } state = Ready;
   dim3 tid;
 };
 
 struct Scheduler {
   std::vector<Fiber> fibers;
-  ucontext_t main;
+  Context main;
   int cur = -1;
   const std::function<void()>* body = nullptr;
   char* stacks = nullptr;
@@ -67,11 +108,19 @@ inline Scheduler& sched() {
   return s;
 }
 
+inline void switch_to(Context& save, Context& load) {
+#ifdef NLEMU_FAST_SWITCH
+  nlemu_switch(&save.sp, load.sp);
+#else
+  swapcontext(&save.uc, &load.uc);
+#endif
+}
+
 inline void yield_to_scheduler(Fiber::State st) {
   Scheduler& s = sched();
   Fiber& f = s.fibers[s.cur];
   f.state = st;
-  swapcontext(&f.ctx, &s.main);
+  switch_to(f.ctx, s.main);
 }
 
 inline void fiber_entry() {
@@ -81,7 +130,35 @@ inline void fiber_entry() {
   } catch (const std::exception& e) {
     if (s.fault.empty()) s.fault = e.what();
   }
-  s.fibers[s.cur].state = Fiber::Done;  // uc_link returns to the scheduler
+  s.fibers[s.cur].state = Fiber::Done;
+#ifdef NLEMU_FAST_SWITCH
+  Context dead;
+  switch_to(dead, s.main);  // never resumed
+  std::abort();
+#endif  // ucontext: uc_link returns to the scheduler
+}
+
+// A fresh fiber's stack: the first switch into it "returns" into fiber_entry with the stack
+// aligned as after a call, the saved registers zero and the caller's MXCSR and x87 control word.
+inline void make_fiber(Fiber& f, char* stack, size_t bytes, Context& link) {
+#ifdef NLEMU_FAST_SWITCH
+  (void)link;
+  uintptr_t top = (reinterpret_cast<uintptr_t>(stack) + bytes) & ~uintptr_t{15};
+  uint64_t* sp = reinterpret_cast<uint64_t*>(top);
+  *--sp = 0;                                             // fiber_entry's return address: never used
+  *--sp = reinterpret_cast<uint64_t>(&fiber_entry);      // popped by ret
+  for (int r = 0; r < 6; r++) *--sp = 0;                 // rbp, rbx, r12..r15
+  uint32_t csr[2];
+  __asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(csr[0]), "=m"(csr[1]));
+  *--sp = (static_cast<uint64_t>(csr[1] & 0xffff) << 32) | csr[0];
+  f.ctx.sp = sp;
+#else
+  getcontext(&f.ctx.uc);
+  f.ctx.uc.uc_stack.ss_sp = stack;
+  f.ctx.uc.uc_stack.ss_size = bytes;
+  f.ctx.uc.uc_link = &link.uc;
+  makecontext(&f.ctx.uc, fiber_entry, 0);
+#endif
 }
 
 [[noreturn]] inline void deadlock(const char* why) {
@@ -101,18 +178,14 @@ inline void run_block(int n) {
   for (int i = 0; i < n; i++) {
     Fiber& f = s.fibers[i];
     f.state = Fiber::Ready;
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = s.stacks + static_cast<size_t>(i) * s.stackBytes;
-    f.ctx.uc_stack.ss_size = s.stackBytes;
-    f.ctx.uc_link = &s.main;
-    makecontext(&f.ctx, fiber_entry, 0);
+    make_fiber(f, s.stacks + static_cast<size_t>(i) * s.stackBytes, s.stackBytes, s.main);
   }
   for (;;) {
     for (int i = 0; i < n; i++) {
       if (s.fibers[i].state != Fiber::Ready) continue;
       s.cur = i;
       threadIdx = s.fibers[i].tid;
-      swapcontext(&s.main, &s.fibers[i].ctx);
+      switch_to(s.main, s.fibers[i].ctx);
     }
     s.cur = -1;
     int live = 0, atBlock = 0;

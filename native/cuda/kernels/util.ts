@@ -1,5 +1,5 @@
 // Helpers shared by the CUDA backend's kernels: the loaded addon, dtype codes, the shared dims
-// buffer, outputs, and reading a small tensor's values on the host.
+// buffer and outputs.
 import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { CudaBackend } from '../backend.ts';
 import { DType, type CudaBinding } from '../binding.ts';

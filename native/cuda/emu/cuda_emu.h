@@ -5,7 +5,8 @@
 // every live lane of the warp, shared memory is shared by the block's threads, and a barrier that
 // can never be passed (a __syncthreads some threads skip, a shuffle in a divergent warp) stops the
 // program with the threads' states instead of hanging. Not emulated: tensor cores, memory
-// ordering races (one fiber runs at a time), streams (all work is synchronous), timing.
+// ordering within a phase between barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips
+// the order, see run_block), streams (all work is synchronous), timing.
 #pragma once
 
 #include <sys/mman.h>
@@ -172,7 +173,10 @@ inline void make_fiber(Fiber& f, char* stack, size_t bytes, Context& link) {
 
 // Runs one block to completion: every ready fiber runs until it waits or ends; then a warp whose
 // live lanes all wait at a warp barrier goes on, else, when every live thread waits at
-// __syncthreads, they all go on.
+// __syncthreads, they all go on. Threads run in index order, or in reverse with
+// NLEMU_ORDER=reverse: a kernel that reads shared memory another thread writes without a barrier
+// in between gets the value in one order and not in the other, so running the tests both ways
+// finds missing barriers (test/run_tests.sh does).
 inline void run_block(int n) {
   Scheduler& s = sched();
   for (int i = 0; i < n; i++) {
@@ -180,8 +184,13 @@ inline void run_block(int n) {
     f.state = Fiber::Ready;
     make_fiber(f, s.stacks + static_cast<size_t>(i) * s.stackBytes, s.stackBytes, s.main);
   }
+  static const bool reverse = [] {
+    const char* o = std::getenv("NLEMU_ORDER");
+    return o && std::string(o) == "reverse";
+  }();
   for (;;) {
-    for (int i = 0; i < n; i++) {
+    for (int k = 0; k < n; k++) {
+      const int i = reverse ? n - 1 - k : k;
       if (s.fibers[i].state != Fiber::Ready) continue;
       s.cur = i;
       threadIdx = s.fibers[i].tid;

@@ -39,6 +39,15 @@ __global__ void reverse(float* out, const float* x, int n) {
   out[t] = buf[n - 1 - t];
 }
 
+// Reads its neighbour's shared-memory slot without the barrier between write and read.
+__global__ void racy_neighbour(float* out, int step) {
+  NL_DYNAMIC_SMEM(float, buf);
+  const int t = threadIdx.x, n = blockDim.x;
+  buf[t] = static_cast<float>(t);
+  const int j = t + step < 0 || t + step >= n ? t : t + step;
+  out[t] = buf[j];  // missing __syncthreads() before this read
+}
+
 int main() {
   int failures = 0;
   auto expect = [&](bool ok, const char* what) {
@@ -75,6 +84,20 @@ int main() {
   ok = true;
   for (int t = 0; t < 100; t++) ok &= got[t] == x[99 - t];
   expect(ok, "dynamic shared memory");
+#ifdef NL_CUDA_EMU
+  // Threads run in one order (index, or reverse with NLEMU_ORDER=reverse): a read of the next
+  // thread's slot is stale in index order, of the previous one's in reverse, so of the two racy
+  // kernels exactly one gives the barrier-free answer in either order.
+  int right = 0;
+  for (int step : {1, -1}) {
+    NL_LAUNCH(racy_neighbour, 1, 64, 64 * sizeof(float), nullptr, dout, step);
+    NL_CUDA_CHECK(cudaMemcpy(got.data(), dout, 64 * sizeof(float), cudaMemcpyDeviceToHost));
+    bool correct = true;
+    for (int t = 0; t < 64; t++) correct &= got[t] == static_cast<float>(t + step < 0 || t + step >= 64 ? t : t + step);
+    right += correct;
+  }
+  expect(right == 1, "a missing barrier gives a wrong result in one thread order");
+#endif
   cudaFree(dx); cudaFree(dout); cudaFree(di);
   std::printf("%d failures\n", failures);
   return failures ? 1 : 0;

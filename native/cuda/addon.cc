@@ -123,15 +123,6 @@ Napi::Value Memset(const Info& info) {
   return undef(info);
 }
 
-// emuKernelSeconds(): seconds the emulator build spent running kernels; -1 on a GPU build
-Napi::Value EmuKernelSeconds(const Info& info) {
-#ifdef NL_CUDA_EMU
-  return Napi::Number::New(info.Env(), nlemu::kernel_seconds());
-#else
-  return Napi::Number::New(info.Env(), -1);
-#endif
-}
-
 Napi::Value Sync(const Info& info) {
   NL_CUDA_CHECK(cudaStreamSynchronize(nlc::stream()));
   return undef(info);
@@ -444,7 +435,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyDevice", Napi::Function::New(env, CopyDevice));
   exports.Set("memset", Napi::Function::New(env, Memset));
   exports.Set("sync", Napi::Function::New(env, Sync));
-  exports.Set("emuKernelSeconds", Napi::Function::New(env, EmuKernelSeconds));
   exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));
   register_kernels(env, exports);
   return exports;

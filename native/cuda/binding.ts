@@ -33,8 +33,6 @@ export interface CudaBinding {
   copyDevice(dst: Ptr, src: Ptr, bytes: number): void;
   memset(dst: Ptr, byte: number, bytes: number): void;
   sync(): void;
-  /** the emulator build: seconds spent running kernels so far (a profile's host/kernel split); -1 on a GPU build */
-  emuKernelSeconds(): number;
   /** compute type of every matmul that follows; false for an unknown name */
   setPrecision(p: 'fp32' | 'tf32' | 'bf16'): boolean;
 

@@ -6,6 +6,7 @@
 #   bash scripts/device/run.sh bench [rounds]   full/medium/small steps beside PyTorch eager (fp32, tf32, bf16), alternating
 #   bash scripts/device/run.sh scaleup [steps]  scale-up.yaml on Tiny Shakespeare in bf16 and in fp32
 #   bash scripts/device/run.sh cpu-vs-gpu       experiments/cpu-vs-gpu.yaml (the device's CPU and its GPU)
+#   bash scripts/device/run.sh sanitize         the kernel tests under compute-sanitizer (memcheck, racecheck, synccheck)
 # Output goes to $OUT (logs, JSON lines, and one results tarball per stage: $OUT holds at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,6 +44,15 @@ case "$stage" in
     node "$app/gpu_test.mjs"; echo "gpu_test exit $?"
     sh native/cuda/bench/run_bench.sh gpu | tee "$OUT/kernels_bench.txt"
     sh native/cuda/bench/run_bench.sh gpu --precision bf16 --only block
+    ;;
+  sanitize)  # the kernel tests under compute-sanitizer: out-of-bounds accesses, shared-memory races, barrier misuse
+    sh native/cuda/test/run_tests.sh gpu > /dev/null 2>&1
+    for t in native/cuda/build/tests/gpu/*_test; do
+      for tool in memcheck racecheck synccheck; do
+        echo "== $(basename "$t") $tool"
+        compute-sanitizer --tool $tool --error-exitcode 3 "$t" | grep -v '^ok ' | tail -n 20
+      done
+    done
     ;;
   bench)
     rounds=${2:-3}

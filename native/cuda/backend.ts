@@ -99,9 +99,11 @@ export class CudaBackend extends KernelBackend {
   /** Drops a kernel's intermediate output (one reference). */
   disposeIntermediateTensorInfo(t: TensorInfo): void { this.disposeData(t.dataId); }
 
+  /** tf.memory() adds these: device bytes held by tensors, kept free in the cache, and the peak. */
   override memory() {
     const m = this.binding.memory();
-    return { unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUCached: m.cached, numBytesInGPUPeak: m.peak } as unknown as { unreliable: boolean };
+    const info = { unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUCached: m.cached, numBytesInGPUPeak: m.peak };
+    return info;
   }
 
   override timerAvailable(): boolean { return true; }

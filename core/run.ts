@@ -182,6 +182,9 @@ async function runCommand(argv: string[], io: IO): Promise<number> {
     backends: { cpu: devices.cpu.name, gpu: devices.gpu?.name ?? null }, runs: runs.length,
     shard: shard ? { index: shard.index, count: shard.count, from: shard.from } : null, run_order: runOrder,
     ...environment(devices.cpu.name === 'native' ? (await import('../native/index.ts')).loadNativeBackend() : null),
+    // nanolab's CUDA backend, when it runs device: gpu: the device, CUDA versions and how GEMMs run
+    cuda: devices.gpu?.name === 'cuda' || devices.gpu?.name === 'cuda-emu'
+      ? cudaMeta((await import('../native/cuda/index.ts')).loadCudaBackend({ emulated: devices.gpu.name === 'cuda-emu' }).device) : null,
   };
   writeAtomic(join(outDir, 'meta.json'), JSON.stringify(meta, null, 2));
   writeAtomic(join(outDir, 'experiment.yaml'), exp.source.text);
@@ -282,4 +285,14 @@ function listLayers(): string {
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The CUDA backend's record in meta.json. */
+function cudaMeta(d: import('../native/cuda/binding.ts').CudaDeviceInfo | undefined): Record<string, unknown> | null {
+  if (!d) return null;
+  return {
+    device: d.name ?? null, compute_capability: d.computeCapability ?? null, multiprocessors: d.multiprocessors ?? null,
+    memory_gib: d.memoryBytes ? Math.round(d.memoryBytes / 2 ** 30) : null, driver_version: d.driverVersion ?? null,
+    runtime_version: d.runtimeVersion ?? null, gemm: d.gemm, emulated: d.emulated ?? false,
+  };
 }

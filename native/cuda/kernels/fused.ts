@@ -2,7 +2,7 @@
 // backend uses (native/kernels/*.ts), so native/fused.ts's FusedImpls and the gradients registered
 // there serve both backends: LayerNorm, CausalAttention, SoftmaxCrossEntropy, Dropout, Embedding,
 // Gelu (each with its gradient kernel) and the whole TransformerBlock.
-import { Cast, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { CausalAttention, CausalAttentionGrad } from '../../kernels/CausalAttention.ts';
 import { Dropout } from '../../kernels/Dropout.ts';
 import { Embedding, EmbeddingGrad } from '../../kernels/Embedding.ts';
@@ -169,4 +169,3 @@ export function fusedKernels(cast: () => KernelFunc): KernelConfig[] {
   ];
 }
 
-export { Cast };

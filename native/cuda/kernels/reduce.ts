@@ -2,7 +2,7 @@
 // The device kernel reduces the innermost axes of an (outer, inner) view; other axes are first
 // moved innermost by a device transpose, as tfjs' own kernels do.
 import {
-  ArgMax, ArgMin, Max, Mean, Min, Softmax, Sum, Transpose, backend_util, upcastType, util,
+  ArgMax, ArgMin, Max, Mean, Min, Softmax, Sum, backend_util, upcastType, util,
   type DataType, type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { ReduceOp } from '../../binding.ts';
@@ -61,4 +61,3 @@ export function reduceKernels(fallback: Fallback, transpose: KernelFunc): Kernel
   ];
 }
 
-export { Transpose };

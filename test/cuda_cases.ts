@@ -95,6 +95,14 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
     });
   });
 
+  test('gather with an index out of range throws the CPU backend\'s error', () => {
+    tf.setBackend(backend);
+    tf.tidy(() => {
+      const x = rand(27, [4, 3]);
+      assert.throws(() => tf.gather(x, tf.tensor([1, 4], [2], 'int32')).dataSync(), /GatherV2: the index value 4 is not in \[0, 3\]/);
+    });
+  });
+
   test('reductions and softmax', () => {
     same('sum/mean/max/min/arg', () => {
       const a = rand(8, [3, 4, 50]);

@@ -238,6 +238,26 @@ Napi::Value Gather(const Info& info) {
               inum(info, 7), inum(info, 8), nlc::stream());
   return undef(info);
 }
+// gatherCheck(indices, n, dim): the first index outside [0, dim) as {at, value}, or null. Waits for
+// the device (GatherV2 throws on a bad index, as the CPU backend does; never on the training path).
+Napi::Value GatherCheck(const Info& info) {
+  const int64_t n = inum(info, 1), dim = inum(info, 2);
+  if (n == 0) return info.Env().Null();
+  nlc::DeviceBuffer first(sizeof(unsigned long long));
+  auto* d = static_cast<unsigned long long*>(first.p);
+  nlc::index_find_invalid(ptr<int32_t>(info, 0), n, dim, d, nlc::stream());
+  unsigned long long at = 0;
+  NL_CUDA_CHECK(cudaMemcpyAsync(&at, d, sizeof at, cudaMemcpyDeviceToHost, nlc::stream()));
+  NL_CUDA_CHECK(cudaStreamSynchronize(nlc::stream()));
+  if (at == ~0ull) return info.Env().Null();
+  int32_t value = 0;
+  NL_CUDA_CHECK(cudaMemcpy(&value, ptr<int32_t>(info, 0) + at, sizeof value, cudaMemcpyDeviceToHost));
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("at", static_cast<double>(at));
+  o.Set("value", value);
+  return o;
+}
+
 Napi::Value OneHot(const Info& info) {
   nlc::oneHot(ptr<int32_t>(info, 0), ptr<void>(info, 1), inum(info, 2), inum(info, 3), num(info, 4), num(info, 5), dt(info, 6),
               nlc::stream());
@@ -409,7 +429,7 @@ void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("dims", Napi::Float64Array::New(env, kDimsLen, ab, 0));
   const std::pair<const char*, Napi::Value (*)(const Info&)> fns[] = {
       {"unary", Unary}, {"binary", Binary}, {"cast", Cast}, {"select", Select}, {"transpose", Transpose}, {"tile", Tile},
-      {"slice", Slice}, {"pad", Pad}, {"concat", Concat}, {"split", Split}, {"gather", Gather}, {"oneHot", OneHot},
+      {"slice", Slice}, {"pad", Pad}, {"concat", Concat}, {"split", Split}, {"gather", Gather}, {"gatherCheck", GatherCheck}, {"oneHot", OneHot},
       {"range", Range}, {"fill", Fill}, {"reduce", Reduce}, {"softmax", Softmax}, {"matmul", Matmul}, {"matmulBias", MatmulBias},
       {"layerNormForward", LayerNormForward}, {"layerNormBackward", LayerNormBackward}, {"attentionForward", AttentionForward},
       {"attentionBackward", AttentionBackward}, {"crossEntropyForward", CrossEntropyForward},

@@ -55,6 +55,8 @@ export interface CudaBinding {
   /** dims: width of each output */
   split(dt: DType, x: Ptr, outs: Ptr[], outer: number): void;
   gather(dt: DType, x: Ptr, indices: Ptr, out: Ptr, batch: number, outer: number, dim: number, slice: number, nIndices: number): void;
+  /** the first int32 index outside [0, dim), or null (waits for the device) */
+  gatherCheck(indices: Ptr, n: number, dim: number): { at: number; value: number } | null;
   oneHot(indices: Ptr, out: Ptr, n: number, depth: number, on: number, off: number, dt: DType): void;
   range(out: Ptr, n: number, start: number, step: number, dt: DType): void;
   fill(out: Ptr, n: number, value: number, dt: DType): void;

@@ -152,6 +152,9 @@ export function shapeKernels(fallback: Fallback): KernelConfig[] {
       const axis = util.parseAxisParam(args.attrs!.axis as number, x.shape)[0];
       const batchDims = (args.attrs!.batchDims as number | undefined) ?? 0;
       const info = backend_util.segment_util.collectGatherOpShapeInfo(x, indices, axis, batchDims);
+      // a bad index throws the CPU backend's error (the device kernel alone would write a zero row)
+      const bad = cb().gatherCheck(backend.ptr(indices), sizeOf(indices.shape), info.dimSize);
+      if (bad) throw new Error(`GatherV2: the index value ${bad.value} is not in [0, ${info.dimSize - 1}]`);
       const out = backend.makeOutput(info.outputShape, x.dtype);
       if (sizeOf(info.outputShape) > 0) {
         cb().gather(dt(x), backend.ptr(x), backend.ptr(indices), backend.ptr(out), info.batchSize, info.outerSize, info.dimSize,

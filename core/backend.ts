@@ -4,7 +4,7 @@
 // validation says so. NANOLAB_BACKEND=cpu|native forces a CPU backend (benchmarks compare them);
 // NANOLAB_CUDA_EMU=1 makes gpu the CUDA backend on its CPU emulator ('cuda-emu', for tests).
 import * as tf from './tf.ts';
-import { loadCudaBackend, setCudaPrecision } from '../native/cuda/index.ts';
+import { isCudaBackend, loadCudaBackend, setCudaPrecision } from '../native/cuda/index.ts';
 import { loadNativeBackend, setNativePrecision } from '../native/index.ts';
 
 export interface BackendChoice {
@@ -74,7 +74,7 @@ export function deviceProblem(devices: { cpu: BackendChoice; gpu: BackendChoice 
 export function applyPrecision(precision: string): void {
   const name = tf.getBackend();
   const ok = name === 'native' ? setNativePrecision(precision)
-    : name === 'cuda' || name === 'cuda-emu' ? setCudaPrecision(precision) : precision === 'fp32';
+    : isCudaBackend(name) ? setCudaPrecision(precision) : precision === 'fp32';
   if (!ok) throw new Error(`precision ${precision} is not available on the ${name} backend here`);
 }
 

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { allLayers } from '../layers/index.ts';
 import { activate, deviceProblem, probeDevices } from './backend.ts';
+import { isCudaBackend, loadCudaBackend } from '../native/cuda/index.ts';
+import type { CudaDeviceInfo } from '../native/cuda/binding.ts';
 import { ConfigError, formatPath, formatProblem } from './config/errors.ts';
 import { locate } from './config/source.ts';
 import { loadExperiment, type Experiment, type ValidatedRun } from './config/validate.ts';
@@ -183,8 +185,8 @@ async function runCommand(argv: string[], io: IO): Promise<number> {
     shard: shard ? { index: shard.index, count: shard.count, from: shard.from } : null, run_order: runOrder,
     ...environment(devices.cpu.name === 'native' ? (await import('../native/index.ts')).loadNativeBackend() : null),
     // nanolab's CUDA backend, when it runs device: gpu: the device, CUDA versions and how GEMMs run
-    cuda: devices.gpu?.name === 'cuda' || devices.gpu?.name === 'cuda-emu'
-      ? cudaMeta((await import('../native/cuda/index.ts')).loadCudaBackend({ emulated: devices.gpu.name === 'cuda-emu' }).device) : null,
+    cuda: devices.gpu && isCudaBackend(devices.gpu.name)
+      ? cudaMeta(loadCudaBackend({ emulated: devices.gpu.name === 'cuda-emu' }).device) : null,
   };
   writeAtomic(join(outDir, 'meta.json'), JSON.stringify(meta, null, 2));
   writeAtomic(join(outDir, 'experiment.yaml'), exp.source.text);
@@ -288,7 +290,7 @@ function listLayers(): string {
 }
 
 /** The CUDA backend's record in meta.json. */
-function cudaMeta(d: import('../native/cuda/binding.ts').CudaDeviceInfo | undefined): Record<string, unknown> | null {
+function cudaMeta(d: CudaDeviceInfo | undefined): Record<string, unknown> | null {
   if (!d) return null;
   return {
     device: d.name ?? null, compute_capability: d.computeCapability ?? null, multiprocessors: d.multiprocessors ?? null,

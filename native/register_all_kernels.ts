@@ -71,13 +71,14 @@ import { batchMatMulConfig } from './kernels/BatchMatMul.ts';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul.ts';
 import { multinomialConfig } from './kernels/Multinomial.ts';
 // fused ops of core/ops/registry.ts, each with a native gradient kernel
-import { layerNormConfig, layerNormGradConfig, registerLayerNormGradient } from './kernels/LayerNorm.ts';
-import { causalAttentionConfig, causalAttentionGradConfig, registerCausalAttentionGradient } from './kernels/CausalAttention.ts';
-import { softmaxCrossEntropyConfig, softmaxCrossEntropyGradConfig, registerSoftmaxCrossEntropyGradient } from './kernels/SoftmaxCrossEntropy.ts';
-import { dropoutConfig, registerDropoutGradient } from './kernels/Dropout.ts';
-import { embeddingConfig, embeddingGradConfig, registerEmbeddingGradient } from './kernels/Embedding.ts';
-import { geluConfig, geluGradConfig, registerGeluGradient } from './kernels/Gelu.ts';
-import { registerTransformerBlockGradient, transformerBlockConfig, transformerBlockGradConfig } from './kernels/TransformerBlock.ts';
+import { layerNormConfig, layerNormGradConfig } from './kernels/LayerNorm.ts';
+import { causalAttentionConfig, causalAttentionGradConfig } from './kernels/CausalAttention.ts';
+import { softmaxCrossEntropyConfig, softmaxCrossEntropyGradConfig } from './kernels/SoftmaxCrossEntropy.ts';
+import { dropoutConfig } from './kernels/Dropout.ts';
+import { embeddingConfig, embeddingGradConfig } from './kernels/Embedding.ts';
+import { geluConfig, geluGradConfig } from './kernels/Gelu.ts';
+import { transformerBlockConfig, transformerBlockGradConfig } from './kernels/TransformerBlock.ts';
+import { registerFusedGradients } from './kernels/fused_gradients.ts';
 
 /** The kernels implemented by the addon (Identity and Reshape stay tfjs' zero-copy ones). */
 export const nativeKernels: KernelConfig[] = [
@@ -106,11 +107,5 @@ export function registerAllKernels(backendName = 'native'): void {
     if (getKernel(k.kernelName, backendName)) unregisterKernel(k.kernelName, backendName);
     registerKernel({ ...k, backendName });
   }
-  registerLayerNormGradient();
-  registerCausalAttentionGradient();
-  registerSoftmaxCrossEntropyGradient();
-  registerDropoutGradient();
-  registerEmbeddingGradient();
-  registerGeluGradient();
-  registerTransformerBlockGradient();
+  registerFusedGradients();
 }

@@ -46,6 +46,9 @@ export function loadCudaBackend(opts: { emulated?: boolean } = {}): CudaStatus {
   return status;
 }
 
+/** Whether a tfjs backend name is this backend's (on a GPU or on the emulator). */
+export const isCudaBackend = (name: string | undefined) => name === 'cuda' || name === 'cuda-emu';
+
 /** Sets the matmul precision of the CUDA backend; false if it is not loaded or the name is unknown. */
 export function setCudaPrecision(precision: string): boolean {
   if (!active) return false;

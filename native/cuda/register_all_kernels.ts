@@ -4,13 +4,6 @@
 // are registered per kernel name, shared with the native CPU backend (native/kernels/*.ts).
 import { getKernel, getKernelsForBackend, registerKernel, unregisterKernel, Cast, Transpose, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu'; // registers the cpu kernels the fallbacks wrap
-import { registerCausalAttentionGradient } from '../kernels/CausalAttention.ts';
-import { registerDropoutGradient } from '../kernels/Dropout.ts';
-import { registerEmbeddingGradient } from '../kernels/Embedding.ts';
-import { registerGeluGradient } from '../kernels/Gelu.ts';
-import { registerLayerNormGradient } from '../kernels/LayerNorm.ts';
-import { registerSoftmaxCrossEntropyGradient } from '../kernels/SoftmaxCrossEntropy.ts';
-import { registerTransformerBlockGradient } from '../kernels/TransformerBlock.ts';
 // element-wise: unary and binary ops, Cast, Select, AddN (src/tensor_ops.cu)
 import { addNKernel, binaryKernel, binaryOps, castKernel, selectKernel, unaryKernel, unaryOps } from './kernels/elementwise.ts';
 // shape, copies and fills (src/tensor_ops.cu)
@@ -22,6 +15,7 @@ import { matmulKernels } from './kernels/MatMul.ts';
 // fused ops (src/rowwise.cu, src/attention.cu, src/block.cu)
 import { fusedKernels } from './kernels/fused.ts';
 import { fallbackKernel } from './kernels/fallback.ts';
+import { registerFusedGradients } from '../kernels/fused_gradients.ts';
 
 export function registerAllKernels(backendName: string): void {
   const fallbacks = new Map<string, KernelFunc>();
@@ -51,11 +45,5 @@ export function registerAllKernels(backendName: string): void {
     if (getKernel(k.kernelName, backendName)) unregisterKernel(k.kernelName, backendName);
     registerKernel({ ...k, backendName });
   }
-  registerLayerNormGradient();
-  registerCausalAttentionGradient();
-  registerSoftmaxCrossEntropyGradient();
-  registerDropoutGradient();
-  registerEmbeddingGradient();
-  registerGeluGradient();
-  registerTransformerBlockGradient();
+  registerFusedGradients();
 }

@@ -23,9 +23,8 @@ function readF32(backend: Backend, t: tf.Tensor): Float32Array {
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
-export function adamwNative(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[],
-  hp: AdamWHyper, decay: boolean[]): void {
-  const backend = tf.backend() as Backend;
+/** Checks one gradient, moment pair and decay flag per parameter, of the parameter's shape. */
+export function checkAdamWArgs(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], decay: boolean[]): void {
   const n = params.length;
   if (grads.length !== n || m.length !== n || v.length !== n || decay.length !== n) {
     throw new Error('adamw: params, grads, m, v and decay must have one entry per parameter');
@@ -35,14 +34,28 @@ export function adamwNative(params: tf.Variable[], grads: tf.Tensor[], m: tf.Var
       throw new Error(`adamw: gradient ${i} has shape ${grads[i].shape}, parameter ${params[i].shape}`);
     }
   }
+}
+
+/** The decay flags and the constants of one step, exactly as the composite computes them (each
+ * becomes a float32 scalar there): 1 - lr wd, b1, 1 - b1, b2, 1 - b2, sqrt(1 - b2^t), eps, lr / (1 - b1^t). */
+export function adamwStepConstants(hp: AdamWHyper, decay: boolean[]): { flags: Uint8Array; constants: number[] } {
+  const bc1 = 1 - Math.pow(hp.beta1, hp.step);
+  const bc2 = 1 - Math.pow(hp.beta2, hp.step);
+  return {
+    flags: Uint8Array.from(decay, (d) => (d && hp.weightDecay > 0 ? 1 : 0)),
+    constants: [1 - hp.lr * hp.weightDecay, hp.beta1, 1 - hp.beta1, hp.beta2, 1 - hp.beta2, Math.sqrt(bc2), hp.eps, hp.lr / bc1],
+  };
+}
+
+export function adamwNative(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[],
+  hp: AdamWHyper, decay: boolean[]): void {
+  const backend = tf.backend() as Backend;
+  checkAdamWArgs(params, grads, m, v, decay);
   const p = params.map((t) => ownBuffer(backend, t));
   const mm = m.map((t) => ownBuffer(backend, t));
   const vv = v.map((t) => ownBuffer(backend, t));
   const g = grads.map((t) => readF32(backend, t));
-  const flags = Uint8Array.from(decay, (d) => (d && hp.weightDecay > 0 ? 1 : 0));
-  // the constants exactly as the composite computes them (each becomes a float32 scalar there)
-  const bc1 = 1 - Math.pow(hp.beta1, hp.step);
-  const bc2 = 1 - Math.pow(hp.beta2, hp.step);
-  nb().adamw(p, g, mm, vv, flags, 1 - hp.lr * hp.weightDecay, hp.beta1, 1 - hp.beta1, hp.beta2, 1 - hp.beta2,
-    Math.sqrt(bc2), hp.eps, hp.lr / bc1);
+  const { flags, constants } = adamwStepConstants(hp, decay);
+  const [decayFactor, b1, omb1, b2, omb2, sqrtBc2, eps, stepSize] = constants;
+  nb().adamw(p, g, mm, vv, flags, decayFactor, b1, omb1, b2, omb2, sqrtBc2, eps, stepSize);
 }

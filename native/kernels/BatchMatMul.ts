@@ -3,7 +3,7 @@
 // the batch shapes match, the cases tf.matMul produces).
 import { BatchMatMul, broadcast_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { allocF32, type Backend, config, cpuKernel, f32, nb, setDims, sizeOf } from './util.ts';
-import { broadcastStrides } from './elementwise.ts';
+import { broadcastStrides } from './util.ts';
 
 const fallback = cpuKernel(BatchMatMul);
 

@@ -3,7 +3,7 @@
 import { _FusedMatMul, backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { BinaryOp, UnaryOp } from '../binding.ts';
 import { batchMatMulConfig } from './BatchMatMul.ts';
-import { broadcastStrides } from './elementwise.ts';
+import { broadcastStrides } from './util.ts';
 import { config, cpuKernel, nb, raw, setDims, type Backend } from './util.ts';
 
 const fallback = cpuKernel(_FusedMatMul);

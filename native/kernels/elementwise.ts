@@ -4,7 +4,7 @@
 // both inputs agree), comparisons give bool.
 import { backend_util, type DataType, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { BinaryOp, UnaryOp } from '../binding.ts';
-import { alloc, config, cpuKernel, isNumeric, nb, raw, setDims, sizeOf, stridesOf, type Backend } from './util.ts';
+import { alloc, broadcastStrides, config, cpuKernel, isNumeric, nb, raw, setDims, sizeOf, type Backend } from './util.ts';
 
 export function unaryConfig(kernelName: string, op: UnaryOp, outDtype?: DataType): KernelConfig {
   const fallback = cpuKernel(kernelName);
@@ -18,14 +18,6 @@ export function unaryConfig(kernelName: string, op: UnaryOp, outDtype?: DataType
     return backend.makeTensorInfo(x.shape, dtype, out);
   };
   return config(kernelName, kernelFunc);
-}
-
-/** Strides of `shape` seen from a broadcast output of rank `rank` (0 where broadcast). */
-export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const rank = outShape.length, st = stridesOf(shape), off = rank - shape.length;
-  const s = new Array<number>(rank).fill(0);
-  for (let d = 0; d < shape.length; d++) s[d + off] = shape[d] === 1 ? 0 : st[d];
-  return s;
 }
 
 export function binaryConfig(kernelName: string, op: BinaryOp, outDtype?: DataType): KernelConfig {

@@ -6,11 +6,16 @@
 #include <cmath>
 #include <cstdint>
 
+// The CUDA backend compiles this same function for the device (native/cuda/src/philox.cuh).
+#ifndef NL_HOST_DEVICE
+#define NL_HOST_DEVICE
+#endif
+
 namespace nl {
 
 struct Philox4 { uint32_t w[4]; };
 
-inline Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
+NL_HOST_DEVICE inline Philox4 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
   const uint32_t M0 = 0xd2511f53u, M1 = 0xcd9e8d57u, W0 = 0x9e3779b9u, W1 = 0xbb67ae85u;
   for (int r = 0; r < 10; r++) {
     const uint64_t p0 = static_cast<uint64_t>(M0) * c0, p1 = static_cast<uint64_t>(M1) * c2;

@@ -65,6 +65,14 @@ export function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
+/** Strides of `shape` seen from a broadcast output of rank `rank` (0 where broadcast). */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const rank = outShape.length, st = stridesOf(shape), off = rank - shape.length;
+  const s = new Array<number>(rank).fill(0);
+  for (let d = 0; d < shape.length; d++) s[d + off] = shape[d] === 1 ? 0 : st[d];
+  return s;
+}
+
 /** Writes consecutive groups of ints into the shared dims buffer. */
 export function setDims(...groups: readonly number[][]): void {
   const dims = nb().dims;

@@ -8,7 +8,7 @@ import {
   type DataType, type KernelConfig, type KernelFunc, type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { BinaryOp, UnaryOp } from '../../binding.ts';
-import { broadcastStrides, cb, dtypeCode, kernel, onDevice, setDims, sizeOf, type Backend } from './util.ts';
+import { broadcastStrides, cb, dtypeCode, kernel, onDevice, setDims, sizeOf, stridesOf, type Backend } from './util.ts';
 
 export function unaryKernel(kernelName: string, op: UnaryOp, outDtype?: DataType, fallback?: () => KernelFunc): KernelConfig {
   return kernel(kernelName, (args) => {
@@ -85,11 +85,10 @@ export function addNKernel(fallback: () => KernelFunc): KernelConfig {
     const out = backend.makeOutput(shape, xs[0].dtype);
     if (n === 0) return out;
     if (xs.length === 1) { cb().copyDevice(backend.ptr(out), backend.ptr(xs[0]), backend.data.get(out.dataId).bytes); return out; }
-    setDims(shape, shape.map((_, i) => sizeOf(shape.slice(i + 1))), shape.map((_, i) => sizeOf(shape.slice(i + 1))));
-    cb().binary(BinaryOp.Add, dt, dt, dt, backend.ptr(xs[0]), backend.ptr(xs[1]), backend.ptr(out), shape.length);
-    for (let i = 2; i < xs.length; i++) {
-      setDims(shape, shape.map((_, j) => sizeOf(shape.slice(j + 1))), shape.map((_, j) => sizeOf(shape.slice(j + 1))));
-      cb().binary(BinaryOp.Add, dt, dt, dt, backend.ptr(out), backend.ptr(xs[i]), backend.ptr(out), shape.length);
+    const st = stridesOf(shape);  // same shapes: no broadcasting
+    for (let i = 1; i < xs.length; i++) {
+      setDims(shape, st, st);
+      cb().binary(BinaryOp.Add, dt, dt, dt, backend.ptr(i === 1 ? xs[0] : out), backend.ptr(xs[i]), backend.ptr(out), shape.length);
     }
     return out;
   });

@@ -16,8 +16,8 @@ type Attrs = Record<string, unknown>;
 const dropoutKey = (a: Attrs) => [a.rate, a.seedLo, a.seedHi, a.callLo, a.callHi] as [number, number, number, number, number];
 
 /** An int32 view of integer ids (float ids are cast on the device, then freed by the caller). */
-function asInt32(backend: Backend, t: TensorInfo, cast: KernelFunc): TensorInfo {
-  return t.dtype === 'int32' ? t : cast({ inputs: { x: t }, attrs: { dtype: 'int32' }, backend }) as TensorInfo;
+function asInt32(backend: Backend, t: TensorInfo, cast: () => KernelFunc): TensorInfo {
+  return t.dtype === 'int32' ? t : cast()({ inputs: { x: t }, attrs: { dtype: 'int32' }, backend }) as TensorInfo;
 }
 
 /** attrs: nHead, gelu, eps, seedLo, seedHi, then rate, callLo, callHi per dropout (attn, proj, ff) */
@@ -79,7 +79,7 @@ export function fusedKernels(cast: () => KernelFunc): KernelConfig[] {
       const { logits, targets } = args.inputs as { logits: TensorInfo; targets: TensorInfo };
       const backend = args.backend as Backend;
       const V = logits.shape[logits.shape.length - 1], N = sizeOf(logits.shape) / V;
-      const t = asInt32(backend, targets, cast());
+      const t = asInt32(backend, targets, cast);
       const loss = backend.makeOutput([], 'float32');
       cb().crossEntropyForward(backend.ptr(loss), backend.ptr(logits), backend.ptr(t), N, V);
       if (t !== targets) backend.disposeIntermediateTensorInfo(t);
@@ -89,7 +89,7 @@ export function fusedKernels(cast: () => KernelFunc): KernelConfig[] {
       const { dy, logits, targets } = args.inputs as { dy: TensorInfo; logits: TensorInfo; targets: TensorInfo };
       const backend = args.backend as Backend;
       const V = logits.shape[logits.shape.length - 1], n = sizeOf(logits.shape);
-      const t = asInt32(backend, targets, cast());
+      const t = asInt32(backend, targets, cast);
       const out = backend.makeOutput(logits.shape, 'float32');
       if (n > 0) cb().crossEntropyBackward(backend.ptr(out), backend.ptr(logits), backend.ptr(t), backend.ptr(dy), n / V, V);
       if (t !== targets) backend.disposeIntermediateTensorInfo(t);
@@ -110,7 +110,7 @@ export function fusedKernels(cast: () => KernelFunc): KernelConfig[] {
       const backend = args.backend as Backend;
       const [V, C] = table.shape;
       const out = backend.makeOutput([...ids.shape, C], 'float32');
-      const t = asInt32(backend, ids, cast());
+      const t = asInt32(backend, ids, cast);
       if (sizeOf(out.shape) > 0) cb().embeddingForward(backend.ptr(out), backend.ptr(table), backend.ptr(t), sizeOf(ids.shape), V, C);
       if (t !== ids) backend.disposeIntermediateTensorInfo(t);
       return out;
@@ -119,7 +119,7 @@ export function fusedKernels(cast: () => KernelFunc): KernelConfig[] {
       const { dy, table, ids } = args.inputs as { dy: TensorInfo; table: TensorInfo; ids: TensorInfo };
       const backend = args.backend as Backend;
       const [V, C] = table.shape;
-      const t = asInt32(backend, ids, cast());
+      const t = asInt32(backend, ids, cast);
       const out = backend.makeOutput([V, C], 'float32');
       if (V * C > 0) cb().embeddingBackward(backend.ptr(out), backend.ptr(t), backend.ptr(dy), sizeOf(ids.shape), V, C);
       if (t !== ids) backend.disposeIntermediateTensorInfo(t);

@@ -21,26 +21,8 @@ export function dtypeCode(dtype: DataType): DType | -1 {
 }
 export const onDevice = (...ts: TensorInfo[]) => ts.every((t) => dtypeCode(t.dtype) >= 0);
 
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
-  return s;
-}
-
-/** Strides of `shape` seen from a broadcast output shape (0 where broadcast). */
-export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const rank = outShape.length, st = stridesOf(shape), off = rank - shape.length;
-  const s = new Array<number>(rank).fill(0);
-  for (let d = 0; d < shape.length; d++) s[d + off] = shape[d] === 1 ? 0 : st[d];
-  return s;
-}
+// shape arithmetic shared with the native backend
+export { broadcastStrides, sizeOf, stridesOf } from '../../kernels/util.ts';
 
 /** Writes consecutive groups of numbers into the shared dims buffer. */
 export function setDims(...groups: readonly number[][]): void {

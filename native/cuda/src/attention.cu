@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 
 namespace nlc {
 namespace {
@@ -153,6 +154,23 @@ __device__ __forceinline__ void load_cols(float (&x)[NC], const float* __restric
   }
 }
 
+// acc[i][c] += sum over kk < n of W[kk][r0 + i] x[kk][c]: four rows of a (64 x 64) weight tile,
+// stored transposed (row stride kPS), times the thread's columns of a (64, DS) tile X. The forward
+// pass's O += PM V and the backward's dQ += dS K.
+template <int NC, int DS>
+__device__ __forceinline__ void rows_times_tile(float (&acc)[4][NC], const float* __restrict__ W, const float* __restrict__ X,
+                                                int n, int r0, int tx) {
+  for (int kk = 0; kk < n; kk++) {
+    const F4 w = ld4(W + kk * kPS + r0);
+    float x[NC];
+    load_cols<NC>(x, X + kk * DS, tx);
+    NL_UNROLL
+    for (int c = 0; c < NC; c++) {
+      acc[0][c] += w.x * x[c]; acc[1][c] += w.y * x[c]; acc[2][c] += w.z * x[c]; acc[3][c] += w.w * x[c];
+    }
+  }
+}
+
 // Rows r0 .. r0+3 (those < rows) of a thread's output columns, times mul[i], to g (row stride st).
 template <int NC>
 __device__ __forceinline__ void store_rows(float* __restrict__ g, int64_t st, const float (&x)[4][NC],
@@ -258,16 +276,7 @@ attention_forward_tiled(float* __restrict__ out, float* __restrict__ lse, float*
     for (int j = 0; j < 4; j++) st4(Ps + (tx + 16 * j) * kPS + r0, F4{s[0][j], s[1][j], s[2][j], s[3][j]});
     __syncthreads();
 
-    const int nk = min(kTile, T - k0);
-    for (int kk = 0; kk < nk; kk++) {
-      const F4 w = ld4(Ps + kk * kPS + r0);
-      float x[NC];
-      load_cols<NC>(x, Vs + kk * DS, tx);
-      NL_UNROLL
-      for (int c = 0; c < NC; c++) {
-        o[0][c] += w.x * x[c]; o[1][c] += w.y * x[c]; o[2][c] += w.z * x[c]; o[3][c] += w.w * x[c];
-      }
-    }
+    rows_times_tile<NC, DS>(o, Ps, Vs, min(kTile, T - k0), r0, tx);  // O += PM V
   }
 
   float inv[4];
@@ -443,16 +452,7 @@ attention_backward_dq_tiled(float* __restrict__ dq, const float* __restrict__ do
     for (int j = 0; j < 4; j++) st4(Gs + (tx + 16 * j) * kPS + r0, F4{g[0][j], g[1][j], g[2][j], g[3][j]});
     __syncthreads();
 
-    const int nk = min(kTile, T - k0);
-    for (int kk = 0; kk < nk; kk++) {
-      const F4 w = ld4(Gs + kk * kPS + r0);
-      float x[NC];
-      load_cols<NC>(x, Ks + kk * DS, tx);
-      NL_UNROLL
-      for (int c = 0; c < NC; c++) {
-        gq[0][c] += w.x * x[c]; gq[1][c] += w.y * x[c]; gq[2][c] += w.z * x[c]; gq[3][c] += w.w * x[c];
-      }
-    }
+    rows_times_tile<NC, DS>(gq, Gs, Ks, min(kTile, T - k0), r0, tx);  // dQ += dS K
   }
   const float sc[4] = {p.scale, p.scale, p.scale, p.scale};
   store_rows<NC>(dq + hq + q0 * st, st, gq, sc, r0, T - q0, D, p.vq, tx);
@@ -637,11 +637,16 @@ size_t smem_limit() {
   return limit;
 }
 
+// Raises a kernel's dynamic shared memory limit past the default 48 KB, once per kernel and size
+// (the launchers run every step: no driver call when the limit already allows it).
 template <class K>
 void allow_smem(K kernel, size_t bytes) {
-  if (bytes > 48 * 1024) {
-    NL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-  }
+  if (bytes <= 48 * 1024) return;
+  static std::map<const void*, size_t> allowed;  // kernel -> limit set so far (launches come from one thread)
+  size_t& have = allowed[reinterpret_cast<const void*>(kernel)];
+  if (bytes <= have) return;
+  NL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  have = bytes;
 }
 
 unsigned tiles_of(int T) {

@@ -24,55 +24,20 @@ constexpr unsigned kMaxGrid = 1u << 16;
 
 // One rounding per operation: nvcc contracts a * b + c into an FMA by default, the CPU backend
 // builds with -ffp-contract=off, and these keep the two bit-identical.
-__host__ __device__ __forceinline__ float fadd(float a, float b) {
 #ifdef __CUDA_ARCH__
-  return __fadd_rn(a, b);
+#define NL_RN(device, host) device
 #else
-  return a + b;
+#define NL_RN(device, host) host
 #endif
-}
-__host__ __device__ __forceinline__ float fsub(float a, float b) {
-#ifdef __CUDA_ARCH__
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
-__host__ __device__ __forceinline__ float fmul(float a, float b) {
-#ifdef __CUDA_ARCH__
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-__host__ __device__ __forceinline__ float fdiv(float a, float b) {
-#ifdef __CUDA_ARCH__
-  return __fdiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-__host__ __device__ __forceinline__ float fsqrt(float a) {
-#ifdef __CUDA_ARCH__
-  return __fsqrt_rn(a);
-#else
-  return std::sqrt(a);
-#endif
-}
-__host__ __device__ __forceinline__ double dadd(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-__host__ __device__ __forceinline__ double dmul(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
+__host__ __device__ __forceinline__ float fadd(float a, float b) { return NL_RN(__fadd_rn(a, b), a + b); }
+__host__ __device__ __forceinline__ float fsub(float a, float b) { return NL_RN(__fsub_rn(a, b), a - b); }
+__host__ __device__ __forceinline__ float fmul(float a, float b) { return NL_RN(__fmul_rn(a, b), a * b); }
+__host__ __device__ __forceinline__ float fdiv(float a, float b) { return NL_RN(__fdiv_rn(a, b), a / b); }
+__host__ __device__ __forceinline__ float fsqrt(float a) { return NL_RN(__fsqrt_rn(a), std::sqrt(a)); }
+__host__ __device__ __forceinline__ double dadd(double a, double b) { return NL_RN(__dadd_rn(a, b), a + b); }
+__host__ __device__ __forceinline__ double dmul(double a, double b) { return NL_RN(__dmul_rn(a, b), a * b); }
+#undef NL_RN
+
 __host__ __device__ __forceinline__ int64_t dbits(double d) {
 #ifdef __CUDA_ARCH__
   return __double_as_longlong(d);

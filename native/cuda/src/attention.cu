@@ -9,7 +9,6 @@
 #include "attention.h"
 
 #include <cmath>
-#include <cstring>
 #include <map>
 
 namespace nlc {
@@ -23,17 +22,12 @@ constexpr unsigned kFull = 0xffffffffu;
 
 #ifdef NL_CUDA_EMU
 #define NL_UNROLL
-struct alignas(16) F4 {
-  float x, y, z, w;
-};
-inline F4 ld4(const float* p) { F4 v; std::memcpy(&v, p, sizeof v); return v; }
-inline void st4(float* p, const F4& v) { std::memcpy(p, &v, sizeof v); }
 #else
 #define NL_UNROLL _Pragma("unroll")
+#endif
 using F4 = float4;
 __device__ __forceinline__ F4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 __device__ __forceinline__ void st4(float* p, const F4& v) { *reinterpret_cast<float4*>(p) = v; }
-#endif
 
 struct Params {
   int H, T, D;

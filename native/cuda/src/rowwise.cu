@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
-#include <cstring>
 #include <type_traits>
 
 namespace nlc {
@@ -38,39 +37,11 @@ __host__ __device__ __forceinline__ double dadd(double a, double b) { return NL_
 __host__ __device__ __forceinline__ double dmul(double a, double b) { return NL_RN(__dmul_rn(a, b), a * b); }
 #undef NL_RN
 
-__host__ __device__ __forceinline__ int64_t dbits(double d) {
-#ifdef __CUDA_ARCH__
-  return __double_as_longlong(d);
-#else
-  int64_t b;
-  std::memcpy(&b, &d, 8);
-  return b;
-#endif
-}
-__host__ __device__ __forceinline__ double bitsd(int64_t b) {
-#ifdef __CUDA_ARCH__
-  return __longlong_as_double(b);
-#else
-  double d;
-  std::memcpy(&d, &b, 8);
-  return d;
-#endif
-}
-
-// 16-byte vectors (the emulator has no float4)
-#ifdef NL_CUDA_EMU
-struct alignas(16) Vec4 {
-  float x, y, z, w;
-};
-#else
-using Vec4 = float4;
-#endif
-
 // kW consecutive floats: one 16-byte access when kW = 4 (p 16-byte aligned)
 template <int kW>
 __device__ __forceinline__ void load(float (&v)[kW], const float* p) {
   if constexpr (kW == 4) {
-    const Vec4 q = *reinterpret_cast<const Vec4*>(p);
+    const float4 q = *reinterpret_cast<const float4*>(p);
     v[0] = q.x; v[1] = q.y; v[2] = q.z; v[3] = q.w;
   } else {
     for (int k = 0; k < kW; k++) v[k] = p[k];
@@ -79,9 +50,9 @@ __device__ __forceinline__ void load(float (&v)[kW], const float* p) {
 template <int kW>
 __device__ __forceinline__ void store(float* p, const float (&v)[kW]) {
   if constexpr (kW == 4) {
-    Vec4 q;
+    float4 q;
     q.x = v[0]; q.y = v[1]; q.z = v[2]; q.w = v[3];
-    *reinterpret_cast<Vec4*>(p) = q;
+    *reinterpret_cast<float4*>(p) = q;
   } else {
     for (int k = 0; k < kW; k++) p[k] = v[k];
   }
@@ -787,7 +758,7 @@ __device__ __forceinline__ double exp_neg_cpu(double x) {  // x <= 0
   const double magic = 6755399441055744.0;
   const double t = dadd(dmul(xc, 1.4426950408889634), magic);
   const double n = dadd(t, -magic);
-  const int64_t ni = dbits(t) - dbits(magic);
+  const int64_t ni = __double_as_longlong(t) - __double_as_longlong(magic);
   double r = dadd(xc, -dmul(n, 6.93147180369123816490e-01));
   r = dadd(r, -dmul(n, 1.90821492927058770002e-10));
   double p = 1.0 / 479001600.0;
@@ -803,7 +774,7 @@ __device__ __forceinline__ double exp_neg_cpu(double x) {  // x <= 0
   p = dadd(dmul(p, r), 0.5);
   p = dadd(dmul(p, r), 1.0);
   p = dadd(dmul(p, r), 1.0);
-  const double res = dmul(p, bitsd((ni + 1023) * (int64_t{1} << 52)));
+  const double res = dmul(p, __longlong_as_double((ni + 1023) * (int64_t{1} << 52)));
   return x < -708.0 ? 0.0 : res;
 }
 

@@ -146,6 +146,32 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
     });
   }
 
+  // bf16 attention runs on the tensor cores (q, k, v, the weights and dS rounded to bf16; the CPU has
+  // no such kernel, so against fp32 on this backend): within 3e-2 (|a - b| <= tol max(1, |b|); 8
+  // mantissa bits per operand and weight, sums over up to 11 keys), and not equal.
+  test('causal attention in bf16: the tensor-core kernels, close to fp32 and not equal', () => {
+    const f = () => {
+      const [q, k, v] = [60, 61, 62].map((s) => rand(s, [2, 3, 11, 8]));
+      const opts = { dropout: 0.2, seed: 1337, callId: 5 };
+      const g = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => causalAttention(qq, kk, vv, opts).mul(rand(63, [2, 3, 11, 8])).sum();
+      return [causalAttention(q, k, v, opts), ...tf.grads(g)([q, k, v])];
+    };
+    tf.setBackend(backend);
+    const binding = (tf.backend() as unknown as { binding: { setPrecision(p: string): boolean } }).binding;
+    const exact = on(backend, f);
+    assert.ok(binding.setPrecision('bf16'));
+    try {
+      const reduced = on(backend, f);
+      reduced.forEach((r, i) => {
+        r.values.forEach((a, j) => assert.ok(close(a, exact[i].values[j], 3e-2), `output ${i} element ${j}: ${a} in bf16, ${exact[i].values[j]} in fp32`));
+        assert.ok(r.values.some((a, j) => a !== exact[i].values[j]), `output ${i}: bf16 rounds`);
+      });
+    } finally {
+      binding.setPrecision('fp32');
+      tf.setBackend('native');
+    }
+  });
+
   test('fused ops and their gradients match the native CPU backend', () => {
     same('layer norm', () => {
       const x = rand(14, [6, 33]), g = rand(15, [33]).add(1), b = rand(16, [33]);

@@ -317,6 +317,7 @@ nlc::AttentionDims contiguous_attention(const Info& info, size_t at) {  // B, H,
   d.key = key_from(info, at + 4);
   d.drop = num(info, at + 4) > 0;
   d.qkv = d.out = nlc::heads_contiguous(d.H, d.T, d.D);
+  d.bf16 = g_precision == nlc::Precision::BF16;
   return d;
 }
 Napi::Value AttentionForward(const Info& info) {

@@ -7,6 +7,8 @@
 #   bash scripts/device/run.sh scaleup [steps]  scale-up.yaml on Tiny Shakespeare in bf16 and in fp32
 #   bash scripts/device/run.sh cpu-vs-gpu       experiments/cpu-vs-gpu.yaml (the device's CPU and its GPU)
 #   bash scripts/device/run.sh sanitize         the kernel tests under compute-sanitizer (memcheck, racecheck, synccheck)
+# NANOLAB_CUDA_ATTENTION=fp32 in the command keeps bf16 runs' attention on the fp32 kernels (if the
+# tensor-core kernels fail their checks on the device).
 # Output goes to $OUT (logs, JSON lines, and one results tarball per stage: $OUT holds at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,6 +46,8 @@ case "$stage" in
     node "$app/gpu_test.mjs"; echo "gpu_test exit $?"
     sh native/cuda/bench/run_bench.sh gpu | tee "$OUT/kernels_bench.txt"
     sh native/cuda/bench/run_bench.sh gpu --precision bf16 --only block
+    echo "-- the same, attention on the fp32 kernels (what the tensor-core attention buys)"
+    NANOLAB_CUDA_ATTENTION=fp32 sh native/cuda/bench/run_bench.sh gpu --precision bf16 --only block
     ;;
   sanitize)  # the kernel tests under compute-sanitizer: out-of-bounds accesses, shared-memory races, barrier misuse
     sh native/cuda/test/run_tests.sh gpu > /dev/null 2>&1

@@ -189,9 +189,11 @@ void bench_attention(const Shapes& S) {
   const double fwdFlops = attention_fwd_flops(S), bwdFlops = 2.5 * fwdFlops;
   const double fwdBytes = 4.0 * (4.0 * N * C + BHT);  // q, k, v in; out, lse out
   cudaStream_t s = stream();
-  for (bool drop : {false, true}) {
-    const AttentionDims a = block_attention(S, drop);
-    const std::string tag = drop ? " drop0.2" : "";
+  for (int variant = 0; variant < 4; variant++) {  // fp32, fp32 + dropout, bf16 (tensor cores), bf16 + dropout
+    const bool drop = variant & 1, bf16 = variant >= 2;
+    AttentionDims a = block_attention(S, drop);
+    a.bf16 = bf16;
+    const std::string tag = std::string(bf16 ? " bf16" : "") + (drop ? " drop0.2" : "");
     auto fwd = [&] { attention_forward(out, lse, qkv, qkv + C, qkv + 2 * C, a, s); };
     time_it("attention_forward" + tag, shape, fwdBytes, fwdFlops, fwd);
     fwd();  // out and lse of this dropout setting for the backward

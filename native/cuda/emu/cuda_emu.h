@@ -4,9 +4,10 @@
 // kept: __syncthreads waits for every live thread of the block, warp shuffles and __syncwarp for
 // every live lane of the warp, shared memory is shared by the block's threads, and a barrier that
 // can never be passed (a __syncthreads some threads skip, a shuffle in a divergent warp) stops the
-// program with the threads' states instead of hanging. Not emulated: tensor cores, memory
-// ordering within a phase between barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips
-// the order, see run_block), streams (all work is synchronous), timing.
+// program with the threads' states instead of hanging. Of the tensor cores, the one mma shape the
+// kernels use (nlemu::mma_m16n8k16_bf16). Not emulated: memory ordering within a phase between
+// barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order, see run_block), streams
+// (all work is synchronous), timing.
 #pragma once
 
 #include <sys/mman.h>
@@ -100,6 +101,7 @@ struct Scheduler {
   char* stacks = nullptr;
   size_t stackBytes = 256 * 1024, stackCount = 0;
   std::vector<uint64_t> exchange;  // one slot per thread for shuffles and ballots
+  std::vector<uint32_t> fragments;  // six words per thread: the operands of a warp's mma
   std::vector<unsigned char> smem; // dynamic shared memory of the running block
   std::string fault;               // set when a fiber throws
 };
@@ -250,6 +252,7 @@ inline void launch(dim3 grid, dim3 block, size_t smemBytes, const std::function<
   }
   s.fibers.assign(n, Fiber{});
   s.exchange.assign(n, 0);
+  s.fragments.assign(6 * n, 0);
   s.smem.assign(smemBytes + 16, 0xcd);  // not zero: kernels must not count on it
   for (unsigned z = 0, i = 0; z < block.z; z++)
     for (unsigned y = 0; y < block.y; y++)
@@ -403,6 +406,43 @@ inline __nv_bfloat16 __float2bfloat16(float f) {
 }
 inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __float2bfloat16(f); }
 inline float __bfloat162float(__nv_bfloat16 b) { return __uint_as_float(static_cast<unsigned>(b.__x) << 16); }
+
+namespace nlemu {
+
+// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 of one warp: d (16 x 8) += a (16 x 16) b (16 x 8)
+// with the PTX ISA's fragment layouts (g = lane / 4, t = lane % 4; the low half of a word is the
+// first element): a[0] = A[g][2t, 2t+1], a[1] = A[g+8][2t, 2t+1], a[2] = A[g][2t+8, 2t+9],
+// a[3] = A[g+8][2t+8, 2t+9]; b0 = B[2t, 2t+1][g], b1 = B[2t+8, 2t+9][g]; d[0..1] = D[g][2t, 2t+1],
+// d[2..3] = D[g+8][2t, 2t+1]. Products of bf16 are exact in fp32; the sum runs over k in order
+// (the hardware's order is unspecified, so a test allows for rounding in the accumulation).
+inline float bf16_half(uint32_t w, int hi) { return __uint_as_float(hi ? w & 0xffff0000u : w << 16); }
+inline void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  Scheduler& s = sched();
+  const int me = linear_tid(), lane = me % 32, base = me - lane, g = lane >> 2, t = lane & 3;
+  uint32_t* mine = &s.fragments[static_cast<size_t>(me) * 6];
+  for (int r = 0; r < 4; r++) mine[r] = a[r];
+  mine[4] = b0;
+  mine[5] = b1;
+  warp_barrier();
+  float out[4];
+  for (int r = 0; r < 2; r++) {    // rows g, g + 8
+    for (int c = 0; c < 2; c++) {  // columns 2t, 2t + 1
+      const int n = 2 * t + c;
+      float acc = d[2 * r + c];
+      for (int k = 0; k < 16; k++) {
+        const uint32_t* fa = &s.fragments[static_cast<size_t>(base + 4 * g + (k & 7) / 2) * 6];
+        const uint32_t* fb = &s.fragments[static_cast<size_t>(base + 4 * n + (k & 7) / 2) * 6];
+        acc += bf16_half(fa[(k >= 8 ? 2 : 0) + r], k & 1) * bf16_half(fb[4 + (k >= 8)], k & 1);
+      }
+      out[2 * r + c] = acc;
+    }
+  }
+  warp_barrier();  // every lane has read the fragments before any lane writes its next ones
+  for (int i = 0; i < 4; i++) d[i] = out[i];
+}
+
+}  // namespace nlemu
+
 
 // The runtime API the backend uses, on host memory. Every call is synchronous.
 enum cudaError_t { cudaSuccess = 0, cudaErrorMemoryAllocation = 2, cudaErrorInvalidValue = 1, cudaErrorNoDevice = 100 };

@@ -9,38 +9,21 @@
 #include "attention.h"
 
 #include <cmath>
-#include <map>
+
+#include "attention_tiles.cuh"
 
 namespace nlc {
 namespace {
 
-constexpr int kTile = 64;        // rows and keys per tile
+using namespace attn;
+
 constexpr int kThreads = 256;    // 16 x 16
 constexpr int kPS = kTile + 4;   // row stride of the transposed weight tiles: conflict-free float4 stores
 constexpr int kGenWarps = 4;     // rows per block of the general path
-constexpr unsigned kFull = 0xffffffffu;
 
-#ifdef NL_CUDA_EMU
-#define NL_UNROLL
-#else
-#define NL_UNROLL _Pragma("unroll")
-#endif
 using F4 = float4;
 __device__ __forceinline__ F4 ld4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 __device__ __forceinline__ void st4(float* p, const F4& v) { *reinterpret_cast<float4*>(p) = v; }
-
-struct Params {
-  int H, T, D;
-  float scale;
-  bool drop;
-  bool vq, vo;  // float4 access to the qkv / out tensors (D, strides and pointers multiples of 4)
-  DropoutKey key;
-  HeadLayout qkv, out;
-};
-
-__device__ __forceinline__ int64_t head_at(const HeadLayout& l, int bh, int H) {
-  return static_cast<int64_t>(bh / H) * l.sb + static_cast<int64_t>(bh % H) * l.sh;
-}
 
 // Sum / max over the 16 lanes of a half warp (all of them end with the same bits).
 __device__ __forceinline__ float sum16(float x) {
@@ -84,31 +67,6 @@ __device__ __forceinline__ void load_tile(float* __restrict__ s, const float* __
   }
 }
 
-// Dropout bits of rows [q0, q0 + 64) x keys [k0, k0 + 64): bit c of ms[r * 4 + g] is key k0 + 16 g + c
-// of row q0 + r. Thread (r, g) makes 16 bits from the 4-5 Philox blocks they span; keys past the
-// diagonal (or rows past T) get 0 bits without any Philox call.
-__device__ __forceinline__ void mask_tile(uint32_t* __restrict__ ms, const DropoutKey& key, uint64_t head, int T, int q0,
-                                          int k0, int tid) {
-  const int r = tid >> 2, g = tid & 3, i = q0 + r, j0 = k0 + 16 * g;
-  uint32_t bits = 0;
-  if (i < T && j0 <= i) {
-    const int n = min(16, i - j0 + 1);
-    const uint64_t e0 = head + static_cast<uint64_t>(i) * static_cast<uint64_t>(T) + static_cast<uint64_t>(j0);
-    for (uint64_t b = e0 >> 2; b <= (e0 + n - 1) >> 2; b++) {
-      const Philox4 w = dropout_block(key, b);
-      NL_UNROLL
-      for (int u = 0; u < 4; u++) {
-        const int64_t c = static_cast<int64_t>(b * 4 + u) - static_cast<int64_t>(e0);
-        if (c >= 0 && c < n && (w.w[u] >> 8) >= key.threshold) bits |= 1u << c;
-      }
-    }
-  }
-  ms[tid] = bits;
-}
-
-__device__ __forceinline__ float mask_of(const uint32_t* __restrict__ ms, int r, int c, float scale) {
-  return (ms[r * 4 + (c >> 4)] >> (c & 15)) & 1u ? scale : 0.f;
-}
 
 // acc[i][j] += a_i . b_j over d < 4 nd4 with a_i = a + i DS, b_j = b + 16 j DS (padded with zeros).
 template <int DS>
@@ -234,7 +192,7 @@ attention_forward_tiled(float* __restrict__ out, float* __restrict__ lse, float*
     if (kt > 0) __syncthreads();  // the last tile's Ks, Vs, Ps are read
     load_tile<DP>(Ks, k + hq + k0 * st, st, T - k0, D, p.vq, tid);
     load_tile<DP>(Vs, v + hq + k0 * st, st, T - k0, D, p.vq, tid);
-    if (p.drop) mask_tile(Ms, p.key, head, T, q0, k0, tid);
+    if (p.drop) mask_tile(Ms, p.key, head, T, q0, k0, tid, kThreads);
     __syncthreads();
 
     float s[4][4] = {};
@@ -347,7 +305,7 @@ attention_backward_dkdv_tiled(float* __restrict__ dk, float* __restrict__ dv, co
       Ls[tid] = in ? lse[hr + q0 + tid] : 0.f;
       Dis[tid] = in ? di[hr + q0 + tid] : 0.f;
     }
-    if (p.drop) mask_tile(Ms, p.key, head, T, q0, k0, tid);
+    if (p.drop) mask_tile(Ms, p.key, head, T, q0, k0, tid, kThreads);
     __syncthreads();
 
     float s[4][4] = {}, g[4][4] = {};  // (key i, row j)
@@ -425,7 +383,7 @@ attention_backward_dq_tiled(float* __restrict__ dq, const float* __restrict__ do
     if (kt > 0) __syncthreads();
     load_tile<DP>(Ks, k + hq + k0 * st, st, T - k0, D, p.vq, tid);
     load_tile<DP>(Vs, v + hq + k0 * st, st, T - k0, D, p.vq, tid);
-    if (p.drop) mask_tile(Ms, p.key, head, T, q0, k0, tid);
+    if (p.drop) mask_tile(Ms, p.key, head, T, q0, k0, tid, kThreads);
     __syncthreads();
 
     float s[4][4] = {}, g[4][4] = {};  // (row i, key j)
@@ -592,10 +550,11 @@ __global__ void attention_backward_di(float* __restrict__ di, const float* __res
   if (p.vo) {
     for (int d = lane * 4; d < D; d += 128) {
       const F4 a = ld4(dout + o + d), b = ld4(out + o + d);
-      acc += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+      acc += dout_as(a.x, p.bf16) * b.x + dout_as(a.y, p.bf16) * b.y + dout_as(a.z, p.bf16) * b.z +
+             dout_as(a.w, p.bf16) * b.w;
     }
   } else {
-    for (int d = lane; d < D; d += 32) acc += dout[o + d] * out[o + d];
+    for (int d = lane; d < D; d += 32) acc += dout_as(dout[o + d], p.bf16) * out[o + d];
   }
   acc = sum32(acc);
   if (lane == 0) di[r] = acc;
@@ -604,50 +563,6 @@ __global__ void attention_backward_di(float* __restrict__ di, const float* __res
 // ---------------------------------------------------------------------------------------------
 // Host side
 
-bool aligned16(const void* ptr) { return ptr == nullptr || (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; }
-
-bool vec_ok(const HeadLayout& l, int D) { return D % 4 == 0 && l.sb % 4 == 0 && l.sh % 4 == 0 && l.st % 4 == 0; }
-
-Params params_of(const AttentionDims& d) {
-  Params p;
-  p.H = d.H; p.T = d.T; p.D = d.D;
-  p.scale = d.scale;
-  p.drop = d.drop;
-  p.key = d.key;
-  p.qkv = d.qkv; p.out = d.out;
-  p.vq = vec_ok(d.qkv, d.D);
-  p.vo = vec_ok(d.out, d.D);
-  return p;
-}
-
-size_t smem_limit() {
-  static const size_t limit = [] {
-    int dev = 0;
-    NL_CUDA_CHECK(cudaGetDevice(&dev));
-    cudaDeviceProp prop;
-    NL_CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
-    return static_cast<size_t>(prop.sharedMemPerBlockOptin);
-  }();
-  return limit;
-}
-
-// Raises a kernel's dynamic shared memory limit past the default 48 KB, once per kernel and size
-// (the launchers run every step: no driver call when the limit already allows it).
-template <class K>
-void allow_smem(K kernel, size_t bytes) {
-  if (bytes <= 48 * 1024) return;
-  static std::map<const void*, size_t> allowed;  // kernel -> limit set so far (launches come from one thread)
-  size_t& have = allowed[reinterpret_cast<const void*>(kernel)];
-  if (bytes <= have) return;
-  NL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-  have = bytes;
-}
-
-unsigned tiles_of(int T) {
-  const unsigned n = blocks_for(T, kTile);
-  if (n > 65535u) throw CudaError("attention: sequence too long for the grid");
-  return n;
-}
 
 // Warps per block of the general path and its shared memory (nvec vectors of D floats per warp).
 dim3 general_grid(const AttentionDims& d, int nvec, size_t* smem, int* threads) {
@@ -674,6 +589,7 @@ void forward_tiled(float* out, float* lse, float* di, const float* dout, const f
 // Forward for any D: out, lse, di optional (di needs dout).
 void forward_any(float* out, float* lse, float* di, const float* dout, const float* q, const float* k, const float* v,
                  const AttentionDims& d, const Params& p, cudaStream_t stream) {
+  if (p.bf16 && forward_bf16(out, lse, di, dout, q, k, v, d, p, stream)) return;
   if (d.D <= 16) forward_tiled<16>(out, lse, di, dout, q, k, v, d, p, stream);
   else if (d.D <= 32) forward_tiled<32>(out, lse, di, dout, q, k, v, d, p, stream);
   else if (d.D <= 64) forward_tiled<64>(out, lse, di, dout, q, k, v, d, p, stream);
@@ -731,7 +647,8 @@ void attention_backward(float* dq, float* dk, float* dv, float* workspace, const
     forward_any(nullptr, lse_ws, di, dout, q, k, v, d, p, stream);
     lse = lse_ws;
   }
-  bool done = false;
+  bool done = p.bf16 && backward_bf16(dq, dk, dv, dout, lse, di, q, k, v, d, p, stream);
+  if (done) return;
   if (d.D <= 16) done = backward_tiled<16>(dq, dk, dv, dout, lse, di, q, k, v, d, p, stream);
   else if (d.D <= 32) done = backward_tiled<32>(dq, dk, dv, dout, lse, di, q, k, v, d, p, stream);
   else if (d.D <= 64) done = backward_tiled<64>(dq, dk, dv, dout, lse, di, q, k, v, d, p, stream);

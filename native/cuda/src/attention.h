@@ -28,6 +28,9 @@ struct AttentionDims {
   bool drop;        // dropout on the weights (key used only then)
   DropoutKey key;
   HeadLayout qkv, out;  // q, k, v, dq, dk, dv; out, dout
+  // bf16 on the tensor cores (D <= 128): q, k, v, the weights P and dS rounded to bf16, products
+  // accumulated in fp32, as PyTorch's autocast computes them; softmax statistics stay fp32.
+  bool bf16 = false;
 };
 
 // out: heads as d.out; lse: (B H T) logsumexp of each row's scaled, masked scores, or nullptr.

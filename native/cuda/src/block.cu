@@ -21,6 +21,7 @@ AttentionDims block_attention_dims(const BlockDims& d) {
   a.key = d.attn;
   a.qkv = heads_in_rows(d.T, a.D, 3 * d.C);
   a.out = heads_in_rows(d.T, a.D, d.C);
+  a.bf16 = d.precision == Precision::BF16;
   return a;
 }
 

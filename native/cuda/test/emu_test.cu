@@ -1,10 +1,12 @@
 // Checks of the emulator itself (native/cuda/emu/cuda_emu.h): the block and warp primitives the
 // kernels use give CUDA's results, and a barrier some threads skip is reported, not hung.
-// Built for the GPU too (nvcc), where the same checks hold.
+// Built for the GPU too (nvcc), where the same checks hold: there the mma checks confirm that the
+// fragment layouts of mma.cuh (which the emulator implements) are the hardware's.
 #include <cstdio>
 #include <vector>
 
 #include "../src/compat.h"
+#include "../src/mma.cuh"
 
 __global__ void block_sum(float* out, const float* x, int n) {
   __shared__ float partial[32];
@@ -48,6 +50,45 @@ __global__ void racy_neighbour(float* out, int step) {
   out[t] = buf[j];  // missing __syncthreads() before this read
 }
 
+// One warp: D (16 x 8) = C + A (16 x 16) B (16 x 8), fragments built as mma.cuh documents them;
+// then E (16 x 8) = D2 B2 with D2 = [A B | A B'] (16 x 16) fed from the accumulators as an A operand.
+// A, B, B2, C row-major (B: k rows of 8 columns; Bp = B' beside it).
+__global__ void mma_product(float* d, float* e, const float* A, const float* B, const float* Bp, const float* B2,
+                            const float* C) {
+  const int lane = threadIdx.x, g = lane >> 2, t = lane & 3;
+  auto a_at = [&](int r, int k) { return A[r * 16 + k]; };
+  const uint32_t a[4] = {nlc::pack_bf16(a_at(g, 2 * t), a_at(g, 2 * t + 1)),
+                         nlc::pack_bf16(a_at(g + 8, 2 * t), a_at(g + 8, 2 * t + 1)),
+                         nlc::pack_bf16(a_at(g, 2 * t + 8), a_at(g, 2 * t + 9)),
+                         nlc::pack_bf16(a_at(g + 8, 2 * t + 8), a_at(g + 8, 2 * t + 9))};
+  auto b_of = [&](const float* M, uint32_t& b0, uint32_t& b1) {
+    b0 = nlc::pack_bf16(M[(2 * t) * 8 + g], M[(2 * t + 1) * 8 + g]);
+    b1 = nlc::pack_bf16(M[(2 * t + 8) * 8 + g], M[(2 * t + 9) * 8 + g]);
+  };
+  uint32_t b0, b1;
+  b_of(B, b0, b1);
+  float acc[4] = {C[g * 8 + 2 * t], C[g * 8 + 2 * t + 1], C[(g + 8) * 8 + 2 * t], C[(g + 8) * 8 + 2 * t + 1]};
+  nlc::mma_bf16(acc, a, b0, b1);
+  d[g * 8 + 2 * t] = acc[0];
+  d[g * 8 + 2 * t + 1] = acc[1];
+  d[(g + 8) * 8 + 2 * t] = acc[2];
+  d[(g + 8) * 8 + 2 * t + 1] = acc[3];
+
+  float left[4] = {0.f, 0.f, 0.f, 0.f}, right[4] = {0.f, 0.f, 0.f, 0.f};  // A B, A B'
+  nlc::mma_bf16(left, a, b0, b1);
+  b_of(Bp, b0, b1);
+  nlc::mma_bf16(right, a, b0, b1);
+  const uint32_t a2[4] = {nlc::pack_bf16(left[0], left[1]), nlc::pack_bf16(left[2], left[3]),
+                          nlc::pack_bf16(right[0], right[1]), nlc::pack_bf16(right[2], right[3])};
+  b_of(B2, b0, b1);
+  float out[4] = {0.f, 0.f, 0.f, 0.f};
+  nlc::mma_bf16(out, a2, b0, b1);
+  e[g * 8 + 2 * t] = out[0];
+  e[g * 8 + 2 * t + 1] = out[1];
+  e[(g + 8) * 8 + 2 * t] = out[2];
+  e[(g + 8) * 8 + 2 * t + 1] = out[3];
+}
+
 int main() {
   int failures = 0;
   auto expect = [&](bool ok, const char* what) {
@@ -84,6 +125,46 @@ int main() {
   ok = true;
   for (int t = 0; t < 100; t++) ok &= got[t] == x[99 - t];
   expect(ok, "dynamic shared memory");
+  {  // mma: small integers, exact in bf16 and in every fp32 sum, so the results must be exact
+    std::vector<float> A(256), B(128), Bp(128), B2(128), C(128);
+    for (int i = 0; i < 256; i++) A[i] = static_cast<float>((i * 7 + 3) % 5 - 2);
+    for (int i = 0; i < 128; i++) {
+      B[i] = static_cast<float>((i * 5 + 1) % 5 - 2);
+      Bp[i] = static_cast<float>((i * 3 + 2) % 5 - 2);
+      B2[i] = static_cast<float>((i * 11 + 4) % 5 - 2);
+      C[i] = static_cast<float>(i % 9) - 4.f;
+    }
+    std::vector<float> wantD(128), wantE(128), AB(256);
+    for (int r = 0; r < 16; r++)
+      for (int c = 0; c < 8; c++) {
+        float x = C[r * 8 + c], y = 0.f, z = 0.f;
+        for (int k = 0; k < 16; k++) { x += A[r * 16 + k] * B[k * 8 + c]; y += A[r * 16 + k] * B[k * 8 + c]; z += A[r * 16 + k] * Bp[k * 8 + c]; }
+        wantD[r * 8 + c] = x;
+        AB[r * 16 + c] = y;
+        AB[r * 16 + 8 + c] = z;
+      }
+    for (int r = 0; r < 16; r++)
+      for (int c = 0; c < 8; c++) {
+        float x = 0.f;
+        for (int k = 0; k < 16; k++) x += AB[r * 16 + k] * B2[k * 8 + c];
+        wantE[r * 8 + c] = x;
+      }
+    float* buf;
+    NL_CUDA_CHECK(cudaMalloc(&buf, (256 + 4 * 128 + 2 * 128) * sizeof(float)));
+    float *mA = buf, *mB = mA + 256, *mBp = mB + 128, *mB2 = mBp + 128, *mC = mB2 + 128, *mD = mC + 128, *mE = mD + 128;
+    NL_CUDA_CHECK(cudaMemcpy(mA, A.data(), 256 * sizeof(float), cudaMemcpyHostToDevice));
+    NL_CUDA_CHECK(cudaMemcpy(mB, B.data(), 128 * sizeof(float), cudaMemcpyHostToDevice));
+    NL_CUDA_CHECK(cudaMemcpy(mBp, Bp.data(), 128 * sizeof(float), cudaMemcpyHostToDevice));
+    NL_CUDA_CHECK(cudaMemcpy(mB2, B2.data(), 128 * sizeof(float), cudaMemcpyHostToDevice));
+    NL_CUDA_CHECK(cudaMemcpy(mC, C.data(), 128 * sizeof(float), cudaMemcpyHostToDevice));
+    NL_LAUNCH(mma_product, 1, 32, 0, nullptr, mD, mE, mA, mB, mBp, mB2, mC);
+    std::vector<float> gotD(128), gotE(128);
+    NL_CUDA_CHECK(cudaMemcpy(gotD.data(), mD, 128 * sizeof(float), cudaMemcpyDeviceToHost));
+    NL_CUDA_CHECK(cudaMemcpy(gotE.data(), mE, 128 * sizeof(float), cudaMemcpyDeviceToHost));
+    expect(gotD == wantD, "mma m16n8k16 bf16: D = C + A B with mma.cuh's fragment layouts");
+    expect(gotE == wantE, "mma accumulators packed as the next A operand: (A [B B']) B2");
+    cudaFree(buf);
+  }
 #ifdef NL_CUDA_EMU
   // Threads run in one order (index, or reverse with NLEMU_ORDER=reverse): a read of the next
   // thread's slot is stale in index order, of the previous one's in reverse, so of the two racy

@@ -59,7 +59,7 @@ case "$stage" in
     done
     ;;
   bench)
-    rounds=${2:-3}
+    rounds=${2:-2}  # a round starts PyTorch 18 times: 2 rounds should fit a 10-minute call (an estimate, not yet timed)
     for r in $(seq 1 "$rounds"); do
       for p in fp32 tf32 bf16; do
         for size in ${SIZES:-full medium small}; do

@@ -5,7 +5,8 @@
 // float4). Backward without atomics: one kernel per key tile for dK, dV (looping over the query
 // tiles at or after it), one per query tile for dQ; Di = rowsum(dO * O) first. D > 128 takes a
 // warp-per-row path. Dropout mask bits of a tile are made once per tile in shared memory
-// (a Philox block gives 4 consecutive elements), not per thread and element.
+// (a Philox block gives 4 consecutive elements), not per thread and element. With d.bf16 and
+// D <= 128 the entry points hand over to the tensor-core kernels of attention_bf16.cu.
 #include "attention.h"
 
 #include <cmath>
@@ -66,7 +67,6 @@ __device__ __forceinline__ void load_tile(float* __restrict__ s, const float* __
     }
   }
 }
-
 
 // acc[i][j] += a_i . b_j over d < 4 nd4 with a_i = a + i DS, b_j = b + 16 j DS (padded with zeros).
 template <int DS>
@@ -562,7 +562,6 @@ __global__ void attention_backward_di(float* __restrict__ di, const float* __res
 
 // ---------------------------------------------------------------------------------------------
 // Host side
-
 
 // Warps per block of the general path and its shared memory (nvec vectors of D floats per warp).
 dim3 general_grid(const AttentionDims& d, int nvec, size_t* smem, int* threads) {

@@ -119,6 +119,12 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
     });
   });
 
+  /** The backend's addon (the precision switch), with `backend` made the current backend. */
+  const deviceBinding = () => {
+    tf.setBackend(backend);
+    return (tf.backend() as unknown as { binding: { setPrecision(p: string): boolean } }).binding;
+  };
+
   // Reduced precisions. bf16 against the native backend's bf16 (AMX: operands rounded to bf16 the
   // same way, fp32 accumulation) where this CPU has it: only the summation order differs, so 1e-4.
   // tf32 has no CPU twin: against fp32, with the stated tolerance 3e-2 (|a - b| <= tol max(1, |b|)):
@@ -128,8 +134,7 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
     test(`matmul in ${precision}: close to the CPU's (stated tolerance), and not equal to fp32`, () => {
       // big enough (>= 256K multiply-adds) for the native backend's AMX path
       const f = () => [tf.matMul(rand(50, [128, 64]), rand(51, [64, 64])), tf.matMul(rand(52, [64, 128]), rand(53, [64, 64]), true, false)];
-      tf.setBackend(backend);
-      const binding = (tf.backend() as unknown as { binding: { setPrecision(p: string): boolean } }).binding;
+      const binding = deviceBinding();
       const exact = on(backend, f);
       const twin = precision === 'bf16' && nativeBf16();
       assert.ok(binding.setPrecision(precision));
@@ -156,8 +161,7 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
       const g = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => causalAttention(qq, kk, vv, opts).mul(rand(63, [2, 3, 11, 8])).sum();
       return [causalAttention(q, k, v, opts), ...tf.grads(g)([q, k, v])];
     };
-    tf.setBackend(backend);
-    const binding = (tf.backend() as unknown as { binding: { setPrecision(p: string): boolean } }).binding;
+    const binding = deviceBinding();
     const exact = on(backend, f);
     assert.ok(binding.setPrecision('bf16'));
     try {

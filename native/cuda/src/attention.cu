@@ -318,10 +318,10 @@ attention_backward_dkdv_tiled(float* __restrict__ dk, float* __restrict__ dv, co
       NL_UNROLL
       for (int i = 0; i < 4; i++) {
         const bool live = row < T && k0 + r0 + i <= row;
-        const float pr = live ? expf(s[i][j] * p.scale - L) : 0.f;
         const float mk = p.drop ? mask_of(Ms, r, r0 + i, p.key.scale) : 1.f;
-        s[i][j] = pr * mk;               // PM
-        g[i][j] = pr * (g[i][j] * mk - Di);  // dS
+        const ScoreGrad w = score_grad(s[i][j], g[i][j], live, L, Di, mk, p.scale);
+        s[i][j] = w.pm;
+        g[i][j] = w.ds;
       }
       st4(Ps + r * kPS + r0, F4{s[0][j], s[1][j], s[2][j], s[3][j]});
       st4(Gs + r * kPS + r0, F4{g[0][j], g[1][j], g[2][j], g[3][j]});
@@ -395,9 +395,8 @@ attention_backward_dq_tiled(float* __restrict__ dq, const float* __restrict__ do
       NL_UNROLL
       for (int j = 0; j < 4; j++) {
         const bool live = row < T && k0 + tx + 16 * j <= row;
-        const float pr = live ? expf(s[i][j] * p.scale - L[i]) : 0.f;
         const float mk = p.drop ? mask_of(Ms, r0 + i, tx + 16 * j, p.key.scale) : 1.f;
-        g[i][j] = pr * (g[i][j] * mk - Di[i]);
+        g[i][j] = score_grad(s[i][j], g[i][j], live, L[i], Di[i], mk, p.scale).ds;
       }
     }
     NL_UNROLL
@@ -581,7 +580,7 @@ void forward_tiled(float* out, float* lse, float* di, const float* dout, const f
                    const AttentionDims& d, const Params& p, cudaStream_t stream) {
   const size_t smem = forward_smem<DP>();
   allow_smem(attention_forward_tiled<DP>, smem);
-  const dim3 grid(static_cast<unsigned>(d.B) * static_cast<unsigned>(d.H), tiles_of(d.T));
+  const dim3 grid = tile_grid(d);
   NL_LAUNCH((attention_forward_tiled<DP>), grid, kThreads, smem, stream, out, lse, di, dout, q, k, v, p);
 }
 
@@ -609,7 +608,7 @@ bool backward_tiled(float* dq, float* dk, float* dv, const float* dout, const fl
   if (s1 > smem_limit() || s2 > smem_limit()) return false;  // e.g. D = 128 on sm_80: the general path
   allow_smem(attention_backward_dkdv_tiled<DP>, s1);
   allow_smem(attention_backward_dq_tiled<DP>, s2);
-  const dim3 grid(static_cast<unsigned>(d.B) * static_cast<unsigned>(d.H), tiles_of(d.T));
+  const dim3 grid = tile_grid(d);
   NL_LAUNCH((attention_backward_dkdv_tiled<DP>), grid, kThreads, s1, stream, dk, dv, dout, lse, di, q, k, v, p);
   NL_LAUNCH((attention_backward_dq_tiled<DP>), grid, kThreads, s2, stream, dq, dout, lse, di, q, k, v, p);
   return true;

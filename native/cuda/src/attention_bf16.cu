@@ -300,10 +300,10 @@ attention_backward_dkdv_bf16(float* __restrict__ dk, float* __restrict__ dv, con
       for (int c = 0; c < 4; c++) {
         const int kr = row0 + g + 8 * (c >> 1), r = acc_col(n, c, t), row = q0 + r;
         const bool live = row < T && k0 + kr <= row;
-        const float pr = live ? expf(s[n][c] * p.scale - Ls[r]) : 0.f;
         const float mk = p.drop ? mask_of(Ms, r, kr, p.key.scale) : 1.f;
-        s[n][c] = pr * mk;                    // PM^T
-        gp[n][c] = pr * (gp[n][c] * mk - Dis[r]);  // dS^T
+        const ScoreGrad w = score_grad(s[n][c], gp[n][c], live, Ls[r], Dis[r], mk, p.scale);
+        s[n][c] = w.pm;   // PM^T
+        gp[n][c] = w.ds;  // dS^T
       }
     }
     weights_times<DP>(gv, s, Ot, g, t);   // dV += PM^T dO
@@ -362,9 +362,8 @@ attention_backward_dq_bf16(float* __restrict__ dq, const float* __restrict__ dou
       for (int c = 0; c < 4; c++) {
         const int h = c >> 1, r = row0 + g + 8 * h, j = acc_col(n, c, t), row = q0 + r;
         const bool live = row < T && k0 + j <= row;
-        const float pr = live ? expf(s[n][c] * p.scale - L[h]) : 0.f;
         const float mk = p.drop ? mask_of(Ms, r, j, p.key.scale) : 1.f;
-        gp[n][c] = pr * (gp[n][c] * mk - Di[h]);  // dS
+        gp[n][c] = score_grad(s[n][c], gp[n][c], live, L[h], Di[h], mk, p.scale).ds;  // dS
       }
     }
     weights_times<DP>(gq, gp, Kt, g, t);  // dQ += dS K
@@ -383,15 +382,11 @@ constexpr size_t dkdv_bytes() { return (4 * Tiles<DP>::kRow + 2 * Tiles<DP>::kTr
 template <int DP>
 constexpr size_t dq_bytes() { return (4 * Tiles<DP>::kRow + Tiles<DP>::kTrans + 4 * kTile) * sizeof(uint32_t); }
 
-dim3 grid_of(const AttentionDims& d) {
-  return dim3(static_cast<unsigned>(d.B) * static_cast<unsigned>(d.H), tiles_of(d.T));
-}
-
 template <int DP>
 void forward_dp(float* out, float* lse, float* di, const float* dout, const float* q, const float* k, const float* v,
                 const AttentionDims& d, const Params& p, cudaStream_t stream) {
   allow_smem(attention_forward_bf16<DP>, forward_bytes<DP>());
-  NL_LAUNCH((attention_forward_bf16<DP>), grid_of(d), kMmaThreads, forward_bytes<DP>(), stream, out, lse, di, dout, q, k, v, p);
+  NL_LAUNCH((attention_forward_bf16<DP>), tile_grid(d), kMmaThreads, forward_bytes<DP>(), stream, out, lse, di, dout, q, k, v, p);
 }
 
 template <int DP>
@@ -399,9 +394,9 @@ void backward_dp(float* dq, float* dk, float* dv, const float* dout, const float
                  const float* k, const float* v, const AttentionDims& d, const Params& p, cudaStream_t stream) {
   allow_smem(attention_backward_dkdv_bf16<DP>, dkdv_bytes<DP>());
   allow_smem(attention_backward_dq_bf16<DP>, dq_bytes<DP>());
-  NL_LAUNCH((attention_backward_dkdv_bf16<DP>), grid_of(d), kMmaThreads, dkdv_bytes<DP>(), stream, dk, dv, dout, lse, di, q, k,
+  NL_LAUNCH((attention_backward_dkdv_bf16<DP>), tile_grid(d), kMmaThreads, dkdv_bytes<DP>(), stream, dk, dv, dout, lse, di, q, k,
             v, p);
-  NL_LAUNCH((attention_backward_dq_bf16<DP>), grid_of(d), kMmaThreads, dq_bytes<DP>(), stream, dq, dout, lse, di, q, k, v, p);
+  NL_LAUNCH((attention_backward_dq_bf16<DP>), tile_grid(d), kMmaThreads, dq_bytes<DP>(), stream, dq, dout, lse, di, q, k, v, p);
 }
 
 // The largest tile set (D = 128, backward: 107 KB) fits every sm_80+ GPU's 163 KB or more.

@@ -68,6 +68,17 @@ __device__ __forceinline__ void mask_tile(uint32_t* __restrict__ ms, const Dropo
   for (int e = tid; e < 4 * kTile; e += threads) mask_entry(ms, key, head, T, q0, k0, e);
 }
 
+// The backward's weight PM = P M and score gradient dS = P (dPM M - Di) of one (row, key): s is
+// q . k (unscaled), dpm = dout . v, P = exp(scale s - L) for a live key (else 0), mk the row's
+// dropout factor there (1 without dropout).
+struct ScoreGrad {
+  float pm, ds;
+};
+__device__ __forceinline__ ScoreGrad score_grad(float s, float dpm, bool live, float L, float Di, float mk, float scale) {
+  const float pr = live ? expf(s * scale - L) : 0.f;
+  return {pr * mk, pr * (dpm * mk - Di)};
+}
+
 // dout as the products with it see it: rounded to bf16 on the tensor-core path, so that
 // Di = rowsum(dout * O) matches dP = dout V^T and dS = P (dP - Di) does not pick up the difference.
 __device__ __forceinline__ float dout_as(float x, bool bf16) {
@@ -128,6 +139,11 @@ inline unsigned tiles_of(int T) {
   const unsigned n = blocks_for(T, kTile);
   if (n > 65535u) throw CudaError("attention: sequence too long for the grid");
   return n;
+}
+
+// Grid of the tiled kernels: (B H heads, 64-row tiles).
+inline dim3 tile_grid(const AttentionDims& d) {
+  return dim3(static_cast<unsigned>(d.B) * static_cast<unsigned>(d.H), tiles_of(d.T));
 }
 
 // bf16 on the tensor cores (attention_bf16.cu) for D <= 128; false (nothing launched) otherwise.

@@ -7,6 +7,7 @@ import { activate, probeDevices } from '../core/backend.ts';
 import { trainRun } from '../core/train/train.ts';
 import * as tf from '../core/tf.ts';
 import { SIZES, stepConfig, syntheticCorpus } from './gpt_step.ts';
+import { loadCudaBackend } from '../native/cuda/index.ts';
 
 // steps timed on the CPU (after the trainer's warm-up steps)
 const CPU_TIMED: Record<string, number> = { small: 200, medium: 20, full: 4 };
@@ -21,6 +22,9 @@ const devices = await probeDevices();
 const chosen = device === 'gpu' ? devices.gpu : devices.cpu;
 if (!chosen) throw new Error('--device gpu: no GPU backend here');
 await activate(chosen.name);
+// on the CUDA backend in bf16: how the matmuls get bf16 operands (NANOLAB_CUDA_BF16_GEMM, matmul.h)
+const cuda = tf.getBackend() === 'cuda' ? loadCudaBackend() : null;
+const bf16Gemm = cuda?.ok && precision === 'bf16' ? { bf16_gemm: cuda.device?.bf16Gemm } : {};
 for (const size of args.length ? args : Object.keys(SIZES)) {
   const timed = device === 'gpu' ? 50 : CPU_TIMED[size];  // a GPU step is milliseconds: time more of them
   const warm = size === 'full' && device === 'cpu' ? 2 : 5;
@@ -28,7 +32,7 @@ for (const size of args.length ? args : Object.keys(SIZES)) {
   const r = await trainRun(cfg, corpus);
   if (r.status !== 'ok') throw new Error(`${size}: ${r.status} ${r.error}`);
   console.log(JSON.stringify({
-    engine: `nanolab ${tf.getBackend()}`, size, device, dtype: precision, params: r.params, steps: timed,
+    engine: `nanolab ${tf.getBackend()}`, size, device, dtype: precision, ...bf16Gemm, params: r.params, steps: timed,
     threads: process.env.NANOLAB_THREADS ?? 'default', ms_per_step_median: Number(r.msMedian.toFixed(3)),
     tokens_per_s: Math.round(r.tokensPerS),
   }));

@@ -13,13 +13,16 @@ const gpu = rows.some((r) => r.engine === 'nanolab cuda');
 const ours = gpu ? 'nanolab cuda' : 'nanolab native';
 const torchHere = (r: any) => torch(r) && (gpu ? String(r.device).startsWith('cuda') : !String(r.device ?? 'cpu').startsWith('cuda'));
 
-// both sides at the same precision (a line without dtype is fp32)
+// both sides at the same precision (a line without dtype is fp32); nanolab cuda's bf16 lines also
+// say how its matmuls got bf16 operands (bf16_gemm), and each way gets its own rows
 const dtype = (r: any) => r.dtype ?? 'fp32';
+const variant = (r: any) => dtype(r) + (r.bf16_gemm && r.bf16_gemm !== 'round-in-gemm' ? `, ${r.bf16_gemm}` : '');
+const variants = ['fp32', 'tf32', 'bf16', ...new Set(rows.filter((r) => !torch(r)).map(variant))];
 const out = [`| size | precision | params | PyTorch best (ms/step) | PyTorch config | ${ours} (ms/step) | tokens/s nanolab | nanolab / PyTorch |${gpu ? '' : ' tfjs JS backend (ms/step) |'}`,
   `|---|---|---:|---:|---|---:|---:|---:|${gpu ? '' : '---:|'}`];
-for (const p of ['fp32', 'tf32', 'bf16']) for (const size of ['small', 'medium', 'full']) {
-  const t = rows.filter((r) => r.size === size && torchHere(r) && dtype(r) === p);
-  const n = rows.filter((r) => r.size === size && r.engine === ours && dtype(r) === p);
+for (const p of new Set(variants)) for (const size of ['small', 'medium', 'full']) {
+  const t = rows.filter((r) => r.size === size && torchHere(r) && dtype(r) === p.split(',')[0]);
+  const n = rows.filter((r) => r.size === size && r.engine === ours && variant(r) === p);
   const js = rows.filter((r) => r.size === size && r.engine === 'nanolab cpu' && dtype(r) === p);
   if (!t.length || !n.length) continue;
   const best = (round: number) => Math.min(...t.filter((x) => x.round === round).map((x) => x.ms_per_step_median));

@@ -295,6 +295,6 @@ function cudaMeta(d: CudaDeviceInfo | undefined): Record<string, unknown> | null
   return {
     device: d.name ?? null, compute_capability: d.computeCapability ?? null, multiprocessors: d.multiprocessors ?? null,
     memory_gib: d.memoryBytes ? Math.round(d.memoryBytes / 2 ** 30) : null, driver_version: d.driverVersion ?? null,
-    runtime_version: d.runtimeVersion ?? null, gemm: d.gemm, emulated: d.emulated ?? false,
+    runtime_version: d.runtimeVersion ?? null, gemm: d.gemm, bf16_gemm: d.bf16Gemm ?? null, emulated: d.emulated ?? false,
   };
 }

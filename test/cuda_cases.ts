@@ -122,7 +122,7 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
   /** The backend's addon (the precision switch), with `backend` made the current backend. */
   const deviceBinding = () => {
     tf.setBackend(backend);
-    return (tf.backend() as unknown as { binding: { setPrecision(p: string): boolean } }).binding;
+    return (tf.backend() as unknown as { binding: { setPrecision(p: string): boolean; setBf16Gemm(m: string): boolean } }).binding;
   };
 
   // Reduced precisions. bf16 against the native backend's bf16 (AMX: operands rounded to bf16 the
@@ -143,7 +143,17 @@ export function cudaCases(test: Test, backend: string, tol = 1e-5): void {
         same(`matmul ${precision}`, f, twin ? 1e-4 : 3e-2);
         const reduced = on(backend, f);
         assert.ok(reduced[0].values.some((v, i) => v !== exact[0].values[i]), `${precision} rounds the operands`);
+        if (precision === 'bf16') {
+          // operands copied to bf16 before the GEMM: the same products, so the same twin tolerance,
+          // and on the emulator's SIMT kernel (same summation order) the same bits
+          assert.ok(binding.setBf16Gemm('bf16-copies'));
+          same('matmul bf16, bf16 copies', f, twin ? 1e-4 : 3e-2);
+          const copies = on(backend, f);
+          if (backend === 'cuda-emu') copies.forEach((c, i) => assert.equal(c.values, reduced[i].values, `output ${i}: bf16 copies`));
+          assert.ok(!binding.setBf16Gemm('bf16'), 'an unknown name is refused');
+        }
       } finally {
+        binding.setBf16Gemm('round-in-gemm');
         binding.setPrecision('fp32');
         tf.setBackend('native');
         setNativePrecision('fp32');

@@ -76,6 +76,7 @@ Napi::Value DeviceInfo(const Info& info) {
     o.Set("runtimeVersion", runtime);
   }
   o.Set("gemm", nlc::cublas_status());
+  o.Set("bf16Gemm", nlc::bf16_gemm_name());
   o.Set("cublas", nlc::cublas_available());
   return o;
 }
@@ -135,6 +136,17 @@ Napi::Value SetPrecision(const Info& info) {
   if (p == "fp32") g_precision = nlc::Precision::FP32;
   else if (p == "tf32") g_precision = nlc::Precision::TF32;
   else if (p == "bf16") g_precision = nlc::Precision::BF16;
+  else ok = false;
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+// setBf16Gemm('round-in-gemm' | 'bf16-copies'): how bf16 matmuls that follow get their operands
+// (matmul.h: Bf16Gemm; NANOLAB_CUDA_BF16_GEMM sets the first value).
+Napi::Value SetBf16Gemm(const Info& info) {
+  const std::string m = info[0].As<Napi::String>().Utf8Value();
+  bool ok = true;
+  if (m == "round-in-gemm") nlc::set_bf16_gemm(nlc::Bf16Gemm::RoundInGemm);
+  else if (m == "bf16-copies") nlc::set_bf16_gemm(nlc::Bf16Gemm::Bf16Copies);
   else ok = false;
   return Napi::Boolean::New(info.Env(), ok);
 }
@@ -457,6 +469,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memset", Napi::Function::New(env, Memset));
   exports.Set("sync", Napi::Function::New(env, Sync));
   exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));
+  exports.Set("setBf16Gemm", Napi::Function::New(env, SetBf16Gemm));
   register_kernels(env, exports);
   return exports;
 }

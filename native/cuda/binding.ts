@@ -17,6 +17,8 @@ export interface CudaDeviceInfo {
   multiprocessors?: number; memoryBytes?: number; driverVersion?: number; runtimeVersion?: number;
   /** how matmuls run: "cuBLASLt 13.x loaded", or why the SIMT fallback is used */
   gemm: string; cublas: boolean;
+  /** how precision bf16 feeds its matmuls: "round-in-gemm" or "bf16-copies" (NANOLAB_CUDA_BF16_GEMM) */
+  bf16Gemm: string;
 }
 
 export interface CudaBinding {
@@ -35,6 +37,8 @@ export interface CudaBinding {
   sync(): void;
   /** compute type of every matmul that follows; false for an unknown name */
   setPrecision(p: 'fp32' | 'tf32' | 'bf16'): boolean;
+  /** how bf16 matmuls that follow get bf16 operands (matmul.h: Bf16Gemm); false for an unknown name */
+  setBf16Gemm(mode: 'round-in-gemm' | 'bf16-copies'): boolean;
 
   // generic tensor kernels (src/tensor_ops.cu); op codes as native/binding.ts UnaryOp, BinaryOp, ReduceOp
   unary(op: number, xdt: DType, odt: DType, x: Ptr, out: Ptr, n: number, alpha: number): void;

@@ -8,7 +8,8 @@
 #   bash scripts/device/run.sh cpu-vs-gpu       experiments/cpu-vs-gpu.yaml (the device's CPU and its GPU)
 #   bash scripts/device/run.sh sanitize         the kernel tests under compute-sanitizer (memcheck, racecheck, synccheck)
 # NANOLAB_CUDA_ATTENTION=fp32 in the command keeps bf16 runs' attention on the fp32 kernels (if the
-# tensor-core kernels fail their checks on the device).
+# tensor-core kernels fail their checks on the device); NANOLAB_CUDA_BF16_GEMM=bf16-copies makes
+# bf16 runs copy matmul operands to bf16 first (if `bench` finds that faster; meta.json records it).
 # Output goes to $OUT (logs, JSON lines, and one results tarball per stage: $OUT holds at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,6 +49,8 @@ case "$stage" in
     sh native/cuda/bench/run_bench.sh gpu --precision bf16 --only block
     echo "-- the same, attention on the fp32 kernels (what the tensor-core attention buys)"
     NANOLAB_CUDA_ATTENTION=fp32 sh native/cuda/bench/run_bench.sh gpu --precision bf16 --only block
+    echo "-- the same, matmul operands copied to bf16 first (NANOLAB_CUDA_BF16_GEMM=bf16-copies)"
+    NANOLAB_CUDA_BF16_GEMM=bf16-copies sh native/cuda/bench/run_bench.sh gpu --precision bf16 --only block
     ;;
   sanitize)  # the kernel tests under compute-sanitizer: out-of-bounds accesses, shared-memory races, barrier misuse
     sh native/cuda/test/run_tests.sh gpu > /dev/null 2>&1
@@ -67,6 +70,10 @@ case "$stage" in
             python3 .device/reference/bench_step.py --size "$size" --device cuda --dtype "$p" --impl "$impl" --steps 50 | sed "s/^{/{\"round\": $r, /"
           done | tee -a "$OUT/bench.jsonl"
           node "$app/step.mjs" "$size" --device gpu --precision "$p" | sed "s/^{/{\"round\": $r, /" | tee -a "$OUT/bench.jsonl"
+          if [ "$p" = bf16 ]; then  # the other way to feed bf16 matmuls (matmul.h: Bf16Gemm)
+            NANOLAB_CUDA_BF16_GEMM=bf16-copies node "$app/step.mjs" "$size" --device gpu --precision bf16 |
+              sed "s/^{/{\"round\": $r, /" | tee -a "$OUT/bench.jsonl"
+          fi
         done
       done
     done

@@ -17,6 +17,8 @@
 //
 // Flags: --quick (tiny shapes, 1 rep, no warm-up; always on under NL_CUDA_EMU), --precision for the
 // block (default fp32), --only SUBSTRING (kernels whose name contains it), --reps N, --warmup N.
+// Matmuls are timed in fp32, tf32, bf16 and bf16c (bf16 copies: matmul.h's Bf16Gemm); the block and
+// the summary use the route NANOLAB_CUDA_BF16_GEMM picks (default round-in-gemm, "bf16").
 // Correctness is checked by test/*_test.cu; here every launch is checked for errors, and the run
 // ends with "bench done" (exit 0) or the CUDA error (exit 1).
 #include <algorithm>
@@ -57,8 +59,9 @@ struct Shapes {
   int64_t D() const { return C / H; }
 };
 
+// bf16c: bf16 with Bf16Gemm::Bf16Copies (operands copied to bf16 before the GEMM), as set now.
 const char* precision_name(Precision p) {
-  return p == Precision::FP32 ? "fp32" : p == Precision::TF32 ? "tf32" : "bf16";
+  return p == Precision::FP32 ? "fp32" : p == Precision::TF32 ? "tf32" : bf16_gemm() == Bf16Gemm::Bf16Copies ? "bf16c" : "bf16";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,7 +417,13 @@ void bench_matmul(const Shapes& S, bool ltAvailable) {
     if (std::strcmp(gemm_impl_name(), impl) != 0) {
       throw CudaError(std::string("bench: wanted GEMM ") + impl + ", got " + gemm_impl_name());
     }
-    for (Precision p : {Precision::FP32, Precision::TF32, Precision::BF16}) {
+    const Bf16Gemm envRoute = bf16_gemm();
+    const std::pair<Precision, Bf16Gemm> modes[] = {{Precision::FP32, envRoute},
+                                                    {Precision::TF32, envRoute},
+                                                    {Precision::BF16, Bf16Gemm::RoundInGemm},
+                                                    {Precision::BF16, Bf16Gemm::Bf16Copies}};
+    for (const auto& [p, route] : modes) {
+      set_bf16_gemm(route);
       for (const auto& c : cases) {
         const std::string shape = std::string(c.dims) + fmt(" = %lldx%lldx%lld", c.M, c.N, c.K);
         const double bytes = 4.0 * (c.M * c.K + c.K * c.N + c.M * c.N + (c.bias ? c.N : 0));
@@ -428,6 +437,7 @@ void bench_matmul(const Shapes& S, bool ltAvailable) {
         });
       }
     }
+    set_bf16_gemm(envRoute);
   }
 }
 
@@ -536,7 +546,7 @@ void print_summary(const Shapes& S) {
   }
   const double step = blocks + restMs;
   std::printf("rest of the step (embedding, final layernorm, lm head %s, loss, adamw): %.3f ms\n", p, restMs);
-  std::printf("training step estimate (%s): %.3f ms, %.0f tokens/s\n", impl, step,
+  std::printf("training step estimate (%s %s): %.3f ms, %.0f tokens/s\n", p, impl, step,
               static_cast<double>(S.N()) / (step * 1e-3));
 }
 
@@ -595,7 +605,7 @@ int main(int argc, char** argv) {
     // cuBLAS as the environment leaves it (NANOLAB_CUDA_GEMM=simt forces the SIMT kernel), for the block
     const bool envSimt = !cublas_available();
     std::printf("device: %s, %d SMs, sm_%d%d\n", prop.name, prop.multiProcessorCount, prop.major, prop.minor);
-    std::printf("cuBLAS: %s\n", cublas_status());
+    std::printf("cuBLAS: %s; bf16 GEMM operands: %s (NANOLAB_CUDA_BF16_GEMM)\n", cublas_status(), bf16_gemm_name());
     set_gemm_force_simt(false);
     const bool ltAvailable = cublas_available();
     set_gemm_force_simt(envSimt);

@@ -48,7 +48,8 @@ static_assert(sizeof(MatmulAlgo) == 64, "cublasLtMatmulAlgo_t is 64 bytes");
 static_assert(sizeof(MatmulHeuristicResult) == 96, "cublasLtMatmulHeuristicResult_t is 96 bytes");
 
 // cudaDataType_t (library_types.h).
-constexpr int32_t R_32F = 0;  // CUDA_R_32F
+constexpr int32_t R_32F = 0;    // CUDA_R_32F
+constexpr int32_t R_16BF = 14;  // CUDA_R_16BF
 // cublasComputeType_t (cublas_api.h).
 constexpr int32_t COMPUTE_32F = 68;            // CUBLAS_COMPUTE_32F: fp32 products, no TF32
 constexpr int32_t COMPUTE_32F_FAST_16BF = 75;  // CUBLAS_COMPUTE_32F_FAST_16BF

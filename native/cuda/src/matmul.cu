@@ -11,6 +11,7 @@
 // 0..K-1 with one fmaf per term in every thread, so it is deterministic by construction.
 #include "matmul.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -18,8 +19,11 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "cublas_loader.h"
+#include "memory.h"
+#include "mma.cuh"
 
 namespace nlc {
 namespace {
@@ -48,9 +52,13 @@ __device__ __forceinline__ float round_operand(float x) {
   }
 }
 
-template <int R>
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+// In: the operands' storage, float or __nv_bfloat16 (bf16 copies, already rounded: R is then kRoundNone).
+template <int R, typename In>
 __global__ void __launch_bounds__(kThreads)
-    sgemm_tiled(float* __restrict__ C, const float* __restrict__ A, const float* __restrict__ B,
+    sgemm_tiled(float* __restrict__ C, const In* __restrict__ A, const In* __restrict__ B,
                 const float* __restrict__ bias, int relu, int64_t M, int64_t N, int64_t K, int transA, int transB,
                 int64_t batch, int64_t strideA, int64_t strideB, int64_t strideC) {
   __shared__ float As[kBK][kBM + 1];  // As[k][i] = op(A)(i0 + i, k0 + k)
@@ -59,8 +67,8 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t tilesM = (M + kBM - 1) / kBM;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * kBN;
   for (int64_t b = blockIdx.z; b < batch; b += gridDim.z) {
-    const float* Ab = A + b * strideA;
-    const float* Bb = B + b * strideB;
+    const In* Ab = A + b * strideA;
+    const In* Bb = B + b * strideB;
     float* Cb = C + b * strideC;
     for (int64_t tm = blockIdx.y; tm < tilesM; tm += gridDim.y) {
       const int64_t i0 = tm * kBM;
@@ -78,7 +86,7 @@ __global__ void __launch_bounds__(kThreads)
           const int kk = transA ? tid / 64 + 4 * r : tid % 16;
           const int64_t i = i0 + ii, k = k0 + kk;
           float v = 0.f;
-          if (i < M && k < K) v = transA ? Ab[k * M + i] : Ab[i * K + k];
+          if (i < M && k < K) v = to_float(transA ? Ab[k * M + i] : Ab[i * K + k]);
           As[kk][ii] = round_operand<R>(v);
         }
 #pragma unroll
@@ -87,7 +95,7 @@ __global__ void __launch_bounds__(kThreads)
           const int kk = transB ? tid % 16 : tid / 64 + 4 * r;
           const int64_t j = j0 + jj, k = k0 + kk;
           float v = 0.f;
-          if (j < N && k < K) v = transB ? Bb[j * K + k] : Bb[k * N + j];
+          if (j < N && k < K) v = to_float(transB ? Bb[j * K + k] : Bb[k * N + j]);
           Bs[kk][jj] = round_operand<R>(v);
         }
         __syncthreads();
@@ -138,27 +146,50 @@ __global__ void bias_relu(float* __restrict__ C, const float* __restrict__ bias,
   }
 }
 
-void launch_simt(float* C, const float* A, const float* B, const float* bias, bool relu, int64_t M, int64_t N,
-                 int64_t K, bool transA, bool transB, int64_t batch, int64_t strideA, int64_t strideB,
-                 int64_t strideC, Precision p, cudaStream_t stream) {
+// In = __nv_bfloat16: the operands are bf16 copies (Bf16Gemm::Bf16Copies), multiplied as stored.
+template <typename In>
+void launch_simt(float* C, const In* A, const In* B, const float* bias, bool relu, int64_t M, int64_t N, int64_t K,
+                 bool transA, bool transB, int64_t batch, int64_t strideA, int64_t strideB, int64_t strideC,
+                 Precision p, cudaStream_t stream) {
   const int64_t tilesN = (N + kBN - 1) / kBN, tilesM = (M + kBM - 1) / kBM;
   if (tilesN > 0x7fffffff) throw std::invalid_argument("matmul: N too large for the SIMT kernel");
   const dim3 grid(static_cast<unsigned>(tilesN), static_cast<unsigned>(tilesM < 65535 ? tilesM : 65535),
                   static_cast<unsigned>(batch < 65535 ? batch : 65535));
   const int ta = transA ? 1 : 0, tb = transB ? 1 : 0, rl = relu ? 1 : 0;
+  if constexpr (!std::is_same_v<In, float>) p = Precision::FP32;  // already rounded: no rounding at the load
   switch (p) {
     case Precision::FP32:
-      NL_LAUNCH((sgemm_tiled<kRoundNone>), grid, kThreads, 0, stream, C, A, B, bias, rl, M, N, K, ta, tb, batch,
+      NL_LAUNCH((sgemm_tiled<kRoundNone, In>), grid, kThreads, 0, stream, C, A, B, bias, rl, M, N, K, ta, tb, batch,
                 strideA, strideB, strideC);
       break;
     case Precision::TF32:
-      NL_LAUNCH((sgemm_tiled<kRoundTF32>), grid, kThreads, 0, stream, C, A, B, bias, rl, M, N, K, ta, tb, batch,
+      NL_LAUNCH((sgemm_tiled<kRoundTF32, In>), grid, kThreads, 0, stream, C, A, B, bias, rl, M, N, K, ta, tb, batch,
                 strideA, strideB, strideC);
       break;
     case Precision::BF16:
-      NL_LAUNCH((sgemm_tiled<kRoundBF16>), grid, kThreads, 0, stream, C, A, B, bias, rl, M, N, K, ta, tb, batch,
+      NL_LAUNCH((sgemm_tiled<kRoundBF16, In>), grid, kThreads, 0, stream, C, A, B, bias, rl, M, N, K, ta, tb, batch,
                 strideA, strideB, strideC);
       break;
+  }
+}
+
+// out = bf16(in), round to nearest even (n elements; out holds whole words: (n + 3) / 4 * 2 of them).
+// Four elements per thread: one 16-byte load when `in` is 16-byte aligned, two words stored.
+__global__ void round_to_bf16(uint32_t* __restrict__ out, const float* __restrict__ in, int64_t n, int aligned16) {
+  const int64_t quads = (n + 3) / 4;
+  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < quads;
+       q += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t i = 4 * q;
+    float v[4];
+    if (aligned16 && i + 4 <= n) {
+      const float4 f = *reinterpret_cast<const float4*>(in + i);
+      v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
+    } else {
+#pragma unroll
+      for (int r = 0; r < 4; r++) v[r] = i + r < n ? in[i + r] : 0.f;
+    }
+    out[2 * q] = pack_bf16(v[0], v[1]);
+    out[2 * q + 1] = pack_bf16(v[2], v[3]);
   }
 }
 
@@ -190,6 +221,30 @@ bool force_simt() {
 
 const lt::Api* cublas_api() { return force_simt() ? nullptr : lt::load(); }
 
+// How bf16 operands reach the GEMM: NANOLAB_CUDA_BF16_GEMM=round-in-gemm | bf16-copies (read once)
+// or set_bf16_gemm.
+std::atomic<int> g_bf16_gemm{-1};  // -1: not read yet, else a Bf16Gemm
+
+Bf16Gemm bf16_gemm_mode() {
+  int m = g_bf16_gemm.load();
+  if (m < 0) {
+    const char* e = std::getenv("NANOLAB_CUDA_BF16_GEMM");
+    int want = static_cast<int>(Bf16Gemm::RoundInGemm);
+    if (e && *e) {
+      if (std::strcmp(e, "bf16-copies") == 0) {
+        want = static_cast<int>(Bf16Gemm::Bf16Copies);
+      } else if (std::strcmp(e, "round-in-gemm") != 0) {
+        throw std::invalid_argument(std::string("NANOLAB_CUDA_BF16_GEMM=") + e +
+                                    ": expected round-in-gemm or bf16-copies");
+      }
+    }
+    int expected = -1;
+    g_bf16_gemm.compare_exchange_strong(expected, want);
+    m = g_bf16_gemm.load();
+  }
+  return static_cast<Bf16Gemm>(m);
+}
+
 // ---------------------------------------------------------------------------------------------
 // cuBLASLt plans: descriptors, layouts and the heuristic's algorithm per problem, made once.
 
@@ -197,9 +252,10 @@ struct PlanKey {
   int64_t M, N, K, batch, strideA, strideB, strideC;
   int32_t transA, transB, precision;
   uint32_t epilogue, alignA, alignB, alignC, alignBias;
+  uint32_t operandBytes, unused;  // 4: fp32 operands; 2: bf16 copies (Bf16Gemm::Bf16Copies)
   bool operator<(const PlanKey& o) const { return std::memcmp(this, &o, sizeof(PlanKey)) < 0; }
 };
-static_assert(sizeof(PlanKey) == 7 * 8 + 8 * 4, "PlanKey has no padding (compared with memcmp)");
+static_assert(sizeof(PlanKey) == 7 * 8 + 10 * 4, "PlanKey has no padding (compared with memcmp)");
 
 struct Plan {
   bool ok = false;
@@ -213,11 +269,11 @@ std::map<PlanKey, Plan> g_plans;
 constexpr size_t kMaxPlans = 4096;  // beyond this, new problems get a plan per call (same algorithm)
 
 // The largest power of two up to 16 dividing the byte address of every batch entry.
-uint32_t alignment(const void* p, int64_t strideElems, int64_t batch) {
+uint32_t alignment(const void* p, int64_t strideElems, int64_t batch, uint32_t elemBytes = sizeof(float)) {
   uint64_t bits = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p));
-  if (batch > 1) bits |= static_cast<uint64_t>(strideElems) * sizeof(float);
+  if (batch > 1) bits |= static_cast<uint64_t>(strideElems) * elemBytes;
   uint32_t a = 16;
-  while (a > 4 && (bits & (a - 1))) a >>= 1;
+  while (a > elemBytes && (bits & (a - 1))) a >>= 1;
   return a;
 }
 
@@ -239,9 +295,12 @@ Plan make_plan(const lt::Api* api, const PlanKey& k, const float* bias) {
       throw CudaError(std::string("cuBLASLt: ") + what + ": " + lt::status_string(s));
     }
   };
-  const int32_t compute = k.precision == static_cast<int32_t>(Precision::FP32)   ? lt::COMPUTE_32F
-                          : k.precision == static_cast<int32_t>(Precision::TF32) ? lt::COMPUTE_32F_FAST_TF32
-                                                                                 : lt::COMPUTE_32F_FAST_16BF;
+  // bf16 copies are multiplied as stored (fp32 products of bf16 values are exact): plain COMPUTE_32F.
+  const bool copies = k.operandBytes == 2;
+  const int32_t compute = copies || k.precision == static_cast<int32_t>(Precision::FP32) ? lt::COMPUTE_32F
+                          : k.precision == static_cast<int32_t>(Precision::TF32)         ? lt::COMPUTE_32F_FAST_TF32
+                                                                                         : lt::COMPUTE_32F_FAST_16BF;
+  const int32_t operandType = copies ? lt::R_16BF : lt::R_32F;
   check(api->matmulDescCreate(&pl.desc, compute, lt::R_32F), "cublasLtMatmulDescCreate");
   const int32_t opA = k.transB ? lt::OP_T : lt::OP_N, opB = k.transA ? lt::OP_T : lt::OP_N;
   check(api->matmulDescSetAttribute(pl.desc, lt::DESC_TRANSA, &opA, sizeof(opA)), "TRANSA");
@@ -256,8 +315,8 @@ Plan make_plan(const lt::Api* api, const PlanKey& k, const float* bias) {
   // Stored shapes in column-major terms: our B is (N x K) or, transposed, (K x N) with ld its rows.
   const uint64_t aRows = k.transB ? k.K : k.N, aCols = k.transB ? k.N : k.K;
   const uint64_t bRows = k.transA ? k.M : k.K, bCols = k.transA ? k.K : k.M;
-  check(api->matrixLayoutCreate(&pl.a, lt::R_32F, aRows, aCols, static_cast<int64_t>(aRows)), "layout A");
-  check(api->matrixLayoutCreate(&pl.b, lt::R_32F, bRows, bCols, static_cast<int64_t>(bRows)), "layout B");
+  check(api->matrixLayoutCreate(&pl.a, operandType, aRows, aCols, static_cast<int64_t>(aRows)), "layout A");
+  check(api->matrixLayoutCreate(&pl.b, operandType, bRows, bCols, static_cast<int64_t>(bRows)), "layout B");
   check(api->matrixLayoutCreate(&pl.c, lt::R_32F, k.N, k.M, k.N), "layout C");
   if (k.batch > 1) {
     const int32_t count = static_cast<int32_t>(k.batch);
@@ -298,9 +357,11 @@ Plan make_plan(const lt::Api* api, const PlanKey& k, const float* bias) {
 }
 
 // One cuBLASLt matmul with the given epilogue; false when cuBLASLt has no algorithm for it.
-bool run_cublaslt(const lt::Api* api, float* C, const float* A, const float* B, const float* bias, uint32_t epilogue,
-                  int64_t M, int64_t N, int64_t K, bool transA, bool transB, int64_t batch, int64_t strideA,
-                  int64_t strideB, int64_t strideC, Precision p, float* workspace, cudaStream_t stream) {
+// A and B are fp32 (operandBytes 4) or bf16 copies (2).
+bool run_cublaslt(const lt::Api* api, float* C, const void* A, const void* B, uint32_t operandBytes, const float* bias,
+                  uint32_t epilogue, int64_t M, int64_t N, int64_t K, bool transA, bool transB, int64_t batch,
+                  int64_t strideA, int64_t strideB, int64_t strideC, Precision p, float* workspace,
+                  cudaStream_t stream) {
   PlanKey key;
   std::memset(&key, 0, sizeof(key));
   key.M = M; key.N = N; key.K = K; key.batch = batch;
@@ -310,8 +371,9 @@ bool run_cublaslt(const lt::Api* api, float* C, const float* A, const float* B, 
   key.transA = transA; key.transB = transB;
   key.precision = static_cast<int32_t>(p);
   key.epilogue = epilogue;
-  key.alignA = alignment(A, strideA, batch);
-  key.alignB = alignment(B, strideB, batch);
+  key.operandBytes = operandBytes;
+  key.alignA = alignment(A, strideA, batch, operandBytes);
+  key.alignB = alignment(B, strideB, batch, operandBytes);
   key.alignC = alignment(C, strideC, batch);
   key.alignBias = bias ? alignment(bias, 0, 1) : 0;
 
@@ -343,6 +405,65 @@ bool run_cublaslt(const lt::Api* api, float* C, const float* A, const float* B, 
   return true;
 }
 
+// cuBLASLt with the epilogue fused, else without it and then bias_relu; false when cuBLASLt has no
+// algorithm either way (or the problem is outside its 32-bit sizes).
+template <typename In>
+bool try_cublaslt(const lt::Api* api, float* C, const In* A, const In* B, const float* bias, bool relu, int64_t M,
+                  int64_t N, int64_t K, bool transA, bool transB, int64_t batch, int64_t strideA, int64_t strideB,
+                  int64_t strideC, Precision p, float* workspace, cudaStream_t stream) {
+  const int64_t i32 = 0x7fffffff;
+  if (!api || K <= 0 || M > i32 || N > i32 || K > i32 || batch > i32 || strideA < 0 || strideB < 0) return false;
+  const uint32_t bytes = sizeof(In);
+  const uint32_t epi = bias ? (relu ? lt::EPILOGUE_RELU_BIAS : lt::EPILOGUE_BIAS)
+                            : (relu ? lt::EPILOGUE_RELU : lt::EPILOGUE_DEFAULT);
+  if (run_cublaslt(api, C, A, B, bytes, bias, epi, M, N, K, transA, transB, batch, strideA, strideB, strideC, p,
+                   workspace, stream)) {
+    return true;
+  }
+  if (epi != lt::EPILOGUE_DEFAULT && run_cublaslt(api, C, A, B, bytes, nullptr, lt::EPILOGUE_DEFAULT, M, N, K, transA,
+                                                  transB, batch, strideA, strideB, strideC, p, workspace, stream)) {
+    launch_bias_relu(C, bias, relu, M, N, batch, strideC, stream);
+    return true;
+  }
+  return false;
+}
+
+// Elements from the first to the last one a batched operand addresses.
+int64_t operand_span(int64_t batch, int64_t stride, int64_t one) { return batch > 1 ? (batch - 1) * stride + one : one; }
+
+// A bf16 copy of n floats in a scratch buffer from the cache.
+struct Bf16Copy {
+  DeviceBuffer buf;
+  Bf16Copy(const float* src, int64_t n, cudaStream_t stream) : buf(static_cast<size_t>((n + 3) / 4) * 8) {
+    const int64_t quads = (n + 3) / 4;
+    const int64_t blocks = std::min<int64_t>((quads + 255) / 256, 65535 * 8);
+    const int aligned16 = reinterpret_cast<uintptr_t>(src) % 16 == 0 ? 1 : 0;
+    NL_LAUNCH(round_to_bf16, static_cast<unsigned>(blocks), 256, 0, stream, static_cast<uint32_t*>(buf.p), src, n,
+              aligned16);
+  }
+  const __nv_bfloat16* p() const { return static_cast<const __nv_bfloat16*>(buf.p); }
+};
+
+// Bf16Gemm::Bf16Copies: both operands rounded to bf16 copies first, then cuBLASLt on bf16 (or the
+// SIMT kernel on them); the same products as RoundInGemm, so the same results up to summation order.
+void run_bf16_copies(const lt::Api* api, float* C, const float* A, const float* B, const float* bias, bool relu,
+                     int64_t M, int64_t N, int64_t K, bool transA, bool transB, int64_t batch, int64_t strideA,
+                     int64_t strideB, int64_t strideC, float* workspace, cudaStream_t stream) {
+  {
+    const Bf16Copy a(A, operand_span(batch, strideA, M * K), stream);
+    const Bf16Copy b(B, operand_span(batch, strideB, K * N), stream);
+    if (!try_cublaslt(api, C, a.p(), b.p(), bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC,
+                      Precision::BF16, workspace, stream)) {
+      launch_simt(C, a.p(), b.p(), bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC,
+                  Precision::BF16, stream);
+    }
+    // The copies go back to the cache when this scope ends. The cache hands memory out for work on
+    // stream(), which runs after this work when it is queued on the same stream; any other stream
+    // must finish with the copies first.
+    if (stream != nlc::stream()) NL_CUDA_CHECK(cudaStreamSynchronize(stream));
+  }
+}
+
 void run(float* C, const float* A, const float* B, const float* bias, bool relu, int64_t M, int64_t N, int64_t K,
          bool transA, bool transB, int64_t batch, int64_t strideA, int64_t strideB, int64_t strideC, Precision p,
          float* workspace, cudaStream_t stream) {
@@ -350,19 +471,14 @@ void run(float* C, const float* A, const float* B, const float* bias, bool relu,
   if (M == 0 || N == 0 || batch == 0) return;
   if (batch > 1 && strideC < M * N) throw std::invalid_argument("matmul: batch entries of C overlap (strideC < M * N)");
   const lt::Api* api = cublas_api();
-  const int64_t i32 = 0x7fffffff;
-  if (api && K > 0 && M <= i32 && N <= i32 && K <= i32 && batch <= i32 && strideA >= 0 && strideB >= 0) {
-    const uint32_t epi = bias ? (relu ? lt::EPILOGUE_RELU_BIAS : lt::EPILOGUE_BIAS)
-                              : (relu ? lt::EPILOGUE_RELU : lt::EPILOGUE_DEFAULT);
-    if (run_cublaslt(api, C, A, B, bias, epi, M, N, K, transA, transB, batch, strideA, strideB, strideC, p, workspace,
-                     stream)) {
-      return;
-    }
-    if (epi != lt::EPILOGUE_DEFAULT && run_cublaslt(api, C, A, B, nullptr, lt::EPILOGUE_DEFAULT, M, N, K, transA, transB,
-                                                    batch, strideA, strideB, strideC, p, workspace, stream)) {
-      launch_bias_relu(C, bias, relu, M, N, batch, strideC, stream);
-      return;
-    }
+  if (p == Precision::BF16 && bf16_gemm_mode() == Bf16Gemm::Bf16Copies && K > 0 && strideA >= 0 && strideB >= 0) {
+    run_bf16_copies(api, C, A, B, bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC, workspace,
+                    stream);
+    return;
+  }
+  if (try_cublaslt(api, C, A, B, bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC, p, workspace,
+                   stream)) {
+    return;
   }
   // The SIMT kernel: no cuBLASLt, K == 0 (C = the epilogue of zeros), or a problem cuBLASLt declines.
   launch_simt(C, A, B, bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC, p, stream);
@@ -410,5 +526,16 @@ void set_gemm_force_simt(bool force) {
 }
 
 const char* gemm_impl_name() { return cublas_available() ? "cublaslt" : "simt"; }
+
+void set_bf16_gemm(Bf16Gemm mode) {
+  bf16_gemm_mode();  // read the environment first, so it does not override this later
+  g_bf16_gemm = static_cast<int>(mode);
+}
+
+Bf16Gemm bf16_gemm() { return bf16_gemm_mode(); }
+
+const char* bf16_gemm_name() {
+  return bf16_gemm_mode() == Bf16Gemm::Bf16Copies ? "bf16-copies" : "round-in-gemm";
+}
 
 }  // namespace nlc

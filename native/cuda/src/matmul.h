@@ -56,4 +56,19 @@ void set_gemm_force_simt(bool force);
 // "cublaslt" or "simt": what the next matmul uses.
 const char* gemm_impl_name();
 
+// How Precision::BF16 operands reach the GEMM. Both give every product of the operands rounded to
+// bf16 (nearest even) with fp32 accumulation; they differ in memory traffic and in the library's
+// kernels (so in the order of the sums, not in what is summed):
+//   RoundInGemm: fp32 operands, CUBLAS_COMPUTE_32F_FAST_16BF (cuBLASLt rounds them as it loads).
+//   Bf16Copies:  both operands first rounded into bf16 scratch copies (one kernel each, 6 bytes
+//                of traffic per element), then a bf16 x bf16 -> fp32 GEMM, CUBLAS_COMPUTE_32F.
+// Which is faster depends on the GPU and cuBLAS's kernels for each: the device benchmark times
+// both. Chosen by NANOLAB_CUDA_BF16_GEMM=round-in-gemm (default) | bf16-copies, read at the first
+// bf16 matmul (any other value throws), or by set_bf16_gemm. Fixed for a run, so that a seed gives
+// the same bits.
+enum class Bf16Gemm { RoundInGemm, Bf16Copies };
+void set_bf16_gemm(Bf16Gemm mode);
+Bf16Gemm bf16_gemm();
+const char* bf16_gemm_name();  // "round-in-gemm" or "bf16-copies"
+
 }  // namespace nlc

@@ -7,6 +7,7 @@
 // On the emulator this is the SIMT kernel. Built by nvcc and run on a GPU, the same checks run on
 // cuBLASLt (where it loads; its TF32 / BF16 results are held to a bound that allows either way of
 // rounding the operands) and then again on the SIMT kernel (set_gemm_force_simt).
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -85,6 +86,7 @@ struct Case {
   int64_t batch = 1, sA = -1, sB = -1, sC = -1;  // -1: dense (M*K, K*N, M*N)
   Precision p = Precision::FP32;
   bool bias = false, relu = false, fused = false;  // fused: through matmul_bias
+  int64_t off = 0;  // A and B start this many floats into their buffers (off 1: not 16-byte aligned)
 };
 
 size_t extent(int64_t batch, int64_t stride, int64_t one) {
@@ -102,19 +104,27 @@ std::vector<float> check(const std::string& label, Case c, bool checkRounded = f
   for (auto& v : a) v = uniform();
   for (auto& v : b) v = uniform();
   for (auto& v : bias) v = uniform();
-  Dev dA(nA), dB(nB), dC(nC), dBias(N);
-  dA.put(a); dB.put(b); dC.put(cinit); dBias.put(bias);
+  Dev dA(nA + c.off), dB(nB + c.off), dC(nC), dBias(N);
+  std::vector<float> pad(c.off, bits_float(0x7fc00000u));  // NaN before the operands: never read
+  std::vector<float> aPadded(pad), bPadded(pad);
+  aPadded.insert(aPadded.end(), a.begin(), a.end());
+  bPadded.insert(bPadded.end(), b.begin(), b.end());
+  dA.put(aPadded); dB.put(bPadded); dC.put(cinit); dBias.put(bias);
+  const float* pA = dA.p + c.off;
+  const float* pB = dB.p + c.off;
   if (c.fused || c.bias || c.relu) {
-    nlc::matmul_bias(dC.p, dA.p, dB.p, c.bias ? dBias.p : nullptr, c.relu, M, N, K, c.tA, c.tB, c.batch, c.sA, c.sB,
-                     c.sC, c.p, nullptr, nullptr);
+    nlc::matmul_bias(dC.p, pA, pB, c.bias ? dBias.p : nullptr, c.relu, M, N, K, c.tA, c.tB, c.batch, c.sA, c.sB, c.sC,
+                     c.p, nullptr, nullptr);
   } else {
-    nlc::matmul(dC.p, dA.p, dB.p, M, N, K, c.tA, c.tB, c.batch, c.sA, c.sB, c.sC, c.p, nullptr, nullptr);
+    nlc::matmul(dC.p, pA, pB, M, N, K, c.tA, c.tB, c.batch, c.sA, c.sB, c.sC, c.p, nullptr, nullptr);
   }
   const std::vector<float> got = dC.get();
   // SIMT: exact semantics (operands rounded as promised). cuBLASLt with TF32 / BF16: the operand
   // rounding of the library is not specified to the bit, so the bound allows any rounding to the
-  // format (relative error up to one unit of its last place) against the unrounded operands.
-  const bool exact = !on_cublas || c.p == Precision::FP32;
+  // format (relative error up to one unit of its last place) against the unrounded operands; with
+  // bf16 copies our own kernel rounds, so the semantics are exact again.
+  const bool copies = c.p == Precision::BF16 && nlc::bf16_gemm() == nlc::Bf16Gemm::Bf16Copies;
+  const bool exact = !on_cublas || c.p == Precision::FP32 || copies;
   const double opUlp = c.p == Precision::BF16 ? std::ldexp(1.0, -7) : std::ldexp(1.0, -10);
   double maxAbs = 0, maxRel = 0, maxDevFromFp32 = 0, maxTol = 0;
   bool ok = true;
@@ -144,10 +154,10 @@ std::vector<float> check(const std::string& label, Case c, bool checkRounded = f
         maxDevFromFp32 = std::fmax(maxDevFromFp32, std::fabs(g - ref32));
       }
   char what[256];
-  std::snprintf(what, sizeof(what), "%s %s %lldx%lldx%lld%s%s batch=%lld strides=%lld/%lld/%lld%s%s", label.c_str(),
-                name_of(c.p), (long long)M, (long long)N, (long long)K, c.tA ? " tA" : "", c.tB ? " tB" : "",
-                (long long)c.batch, (long long)c.sA, (long long)c.sB, (long long)c.sC, c.bias ? " +bias" : "",
-                c.relu ? " relu" : "");
+  std::snprintf(what, sizeof(what), "%s %s%s %lldx%lldx%lld%s%s batch=%lld strides=%lld/%lld/%lld%s%s%s",
+                label.c_str(), name_of(c.p), copies ? " (bf16 copies)" : "", (long long)M, (long long)N, (long long)K,
+                c.tA ? " tA" : "", c.tB ? " tB" : "", (long long)c.batch, (long long)c.sA, (long long)c.sB,
+                (long long)c.sC, c.bias ? " +bias" : "", c.relu ? " relu" : "", c.off ? " offset 1" : "");
   report(ok, what, maxAbs, maxRel);
   if (checkRounded) {  // the operands really were rounded: far from the fp32 products
     std::snprintf(what, sizeof(what), "%s operands rounded (max deviation from the fp32 result %.3g > fp32 bound %.3g)",
@@ -254,6 +264,46 @@ void suite(const char* impl) {
   expect(threw, "overlapping batch entries of C are refused");
 }
 
+// Bf16Gemm::Bf16Copies: each case checked like any other (exact semantics: our kernel rounds), and
+// on the SIMT kernel bit-identical to RoundInGemm (the same products, summed in the same order).
+void suite_bf16_copies() {
+  std::vector<Case> cases;
+  for (const auto& s : std::vector<std::array<int64_t, 3>>{{3, 5, 7}, {65, 33, 17}, {130, 70, 260}})
+    for (int t = 0; t < 4; t++) {
+      Case c{s[0], s[1], s[2]};
+      c.tA = t & 1; c.tB = (t >> 1) & 1; c.p = Precision::BF16;
+      cases.push_back(c);
+    }
+  for (int t = 0; t < 4; t++) {
+    Case c{33, 17, 20};
+    c.tA = t & 1; c.tB = (t >> 1) & 1; c.batch = 3; c.p = Precision::BF16;
+    cases.push_back(c);
+    c.sA = 0; cases.push_back(c);
+    c.sA = -1; c.sB = 0; cases.push_back(c);
+    c.sA = 33 * 20 + 3; c.sB = 17 * 20 + 1; c.sC = 33 * 17 + 5; cases.push_back(c);
+  }
+  {
+    Case c{65, 33, 17};  // x W + b, W transposed and shared by the batch; then relu only
+    c.tB = true; c.batch = 2; c.sB = 0; c.bias = true; c.relu = true; c.p = Precision::BF16;
+    cases.push_back(c);
+    c.bias = false; cases.push_back(c);
+    Case o{66, 34, 19};  // operands not 16-byte aligned: the copy kernel's unaligned path
+    o.off = 1; o.p = Precision::BF16; o.tA = true;
+    cases.push_back(o);
+  }
+  for (const Case& c : cases) {
+    const uint64_t seed = rng_state;
+    nlc::set_bf16_gemm(nlc::Bf16Gemm::Bf16Copies);
+    const std::vector<float> copies = check("matmul", c, c.K >= 17);
+    nlc::set_bf16_gemm(nlc::Bf16Gemm::RoundInGemm);
+    if (on_cublas) continue;  // cuBLASLt's two paths run different kernels: checked each on its own
+    rng_state = seed;
+    const std::vector<float> inGemm = check("matmul", c);
+    expect(copies.size() == inGemm.size() && std::memcmp(copies.data(), inGemm.data(), copies.size() * 4) == 0,
+           "bf16 copies and rounding in the GEMM: the same bits on the SIMT kernel");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -262,10 +312,12 @@ int main() {
   if (nlc::cublas_available()) {
     on_cublas = true;
     suite("cuBLASLt");
+    suite_bf16_copies();
     nlc::set_gemm_force_simt(true);
   }
   on_cublas = false;
   suite("SIMT kernel");
+  suite_bf16_copies();
   std::printf("%d failures\n", failures);
   return failures ? 1 : 0;
 }

@@ -7,7 +7,7 @@ import { activate, probeDevices } from '../core/backend.ts';
 import { trainRun } from '../core/train/train.ts';
 import * as tf from '../core/tf.ts';
 import { SIZES, stepConfig, syntheticCorpus } from './gpt_step.ts';
-import { loadCudaBackend } from '../native/cuda/index.ts';
+import { isCudaBackend, loadCudaBackend } from '../native/cuda/index.ts';
 
 // steps timed on the CPU (after the trainer's warm-up steps)
 const CPU_TIMED: Record<string, number> = { small: 200, medium: 20, full: 4 };
@@ -23,7 +23,7 @@ const chosen = device === 'gpu' ? devices.gpu : devices.cpu;
 if (!chosen) throw new Error('--device gpu: no GPU backend here');
 await activate(chosen.name);
 // on the CUDA backend in bf16: how the matmuls get bf16 operands (NANOLAB_CUDA_BF16_GEMM, matmul.h)
-const cuda = tf.getBackend() === 'cuda' ? loadCudaBackend() : null;
+const cuda = isCudaBackend(tf.getBackend()) ? loadCudaBackend({ emulated: tf.getBackend() === 'cuda-emu' }) : null;
 const bf16Gemm = cuda?.ok && precision === 'bf16' ? { bf16_gemm: cuda.device?.bf16Gemm } : {};
 for (const size of args.length ? args : Object.keys(SIZES)) {
   const timed = device === 'gpu' ? 50 : CPU_TIMED[size];  // a GPU step is milliseconds: time more of them

@@ -3,8 +3,9 @@
 #   sh native/cuda/bench/run_bench.sh gpu [args]   nvcc for ${NANOLAB_CUDA_ARCHS:-80,90} (needs a GPU to run)
 #   sh native/cuda/bench/run_bench.sh emu [args]   g++ -DNL_CUDA_EMU: the CPU emulator (always --quick)
 # args go to the benchmark: --quick, --precision fp32|tf32|bf16, --only SUBSTRING, --reps N, --warmup N.
-# Output binary: native/cuda/build/bench/<mode>/kernels_bench (rebuilt when a source, header or the
-# flags change). Exits with the benchmark's status (non-zero when the build fails).
+# Output binary: native/cuda/build/bench/<mode>/kernels_bench, linked with the kernel tests' objects
+# (test/run_tests.sh --build-only), rebuilt when a source, header or the flags change. Exits with
+# the benchmark's status (non-zero when the build fails).
 set -eu
 mode=${1:-}
 case "$mode" in
@@ -15,31 +16,16 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build/bench/$mode"
 mkdir -p "$out"
 cd "$here"
-srcs=$(ls src/*.cu src/*.cc)
 archs=""
 for a in $(echo "${NANOLAB_CUDA_ARCHS:-80,90}" | tr , ' '); do archs="$archs -gencode arch=compute_$a,code=sm_$a"; done
-stamp=$( (cat src/* emu/* bench/kernels_bench.cu; echo "$mode $archs ${CXX:-g++} ${NVCC:-nvcc}") | cksum)
-
-# compiles the sources in parallel (one job each), then links the benchmark
+# the kernels' objects are the kernel tests' (same flags): built there, in parallel, when stale
+sh test/run_tests.sh "$mode" --build-only || { echo "run_bench.sh: build failed ($mode)" >&2; exit 1; }
+objs=$(ls "$here/build/tests/$mode"/*.o)
+stamp=$( (cat "$here/build/tests/$mode/stamp" bench/kernels_bench.cu; echo "$mode $archs ${CXX:-g++} ${NVCC:-nvcc}") | cksum)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -x "$out/kernels_bench" ]; then
   :
 else
   rm -f "$out/stamp"
-  pids=""
-  objs=""
-  for f in $srcs; do
-    o="$out/$(basename "$f").o"
-    if [ "$mode" = emu ]; then
-      ${CXX:-g++} -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas -x c++ -c "$f" -o "$o" &
-    else
-      ${NVCC:-nvcc} -std=c++17 -O3 $archs -x cu -c "$f" -o "$o" &
-    fi
-    pids="$pids $!"
-    objs="$objs $o"
-  done
-  fail=0
-  for p in $pids; do wait "$p" || fail=1; done
-  if [ "$fail" != 0 ]; then echo "run_bench.sh: build failed ($mode)" >&2; exit 1; fi
   if [ "$mode" = emu ]; then
     ${CXX:-g++} -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas -x c++ bench/kernels_bench.cu -x none $objs \
       -o "$out/kernels_bench" -ldl -pthread

@@ -2,44 +2,60 @@
 # Builds and runs the C++ kernel tests (test/*_test.cu), each against every source in src/:
 #   sh native/cuda/test/run_tests.sh emu   g++ -DNL_CUDA_EMU: kernels on the CPU emulator (any machine)
 #   sh native/cuda/test/run_tests.sh gpu   nvcc for sm_80/sm_90 (needs a GPU to run)
-# Prints each test's lines; exits non-zero if a build or a test fails.
+#   ... --build-only                       builds (objects in build/tests/<mode>/, which the benchmark links too)
+# Sources compile in parallel (up to nproc at a time). Prints each test's lines; exits non-zero if a
+# build or a test fails.
 set -eu
 mode=${1:-emu}
+build_only=${2:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build/tests/$mode"
 mkdir -p "$out"
 cd "$here"
 srcs=$(ls src/*.cu src/*.cc)
 # unchanged sources, headers and tests since the last build of this mode: run the binaries as they are
-stamp=$(cat src/* emu/* test/*_test.cu | cksum)
+archs=""
+for a in $(echo "${NANOLAB_CUDA_ARCHS:-80,90}" | tr , ' '); do archs="$archs -gencode arch=compute_$a,code=sm_$a"; done
+stamp=$( (cat src/* emu/* test/*_test.cu; echo "$mode $archs") | cksum)
+
+# runs the commands on stdin (one per line) up to $(nproc) at a time; fails if any failed
+parallel() {
+  jobs=$(nproc 2>/dev/null || echo 2)
+  pids=""; n=0; fail=0
+  while IFS= read -r cmd; do
+    sh -c "$cmd" &
+    pids="$pids $!"; n=$((n + 1))
+    if [ "$n" -ge "$jobs" ]; then
+      for p in $pids; do wait "$p" || fail=1; done
+      pids=""; n=0
+    fi
+  done
+  for p in $pids; do wait "$p" || fail=1; done
+  return $fail
+}
+
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && ls "$out"/*_test >/dev/null 2>&1; then
   :
-elif [ "$mode" = emu ]; then
-  CXX=${CXX:-g++}
-  objs=""
-  for f in $srcs; do
-    o="$out/$(basename "$f").o"
-    $CXX -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas -x c++ -c "$f" -o "$o"
-    objs="$objs $o"
-  done
-  for t in test/*_test.cu; do
-    $CXX -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas -x c++ "$t" -x none $objs -o "$out/$(basename "$t" .cu)" -ldl -pthread
-  done
 else
-  NVCC=${NVCC:-nvcc}
-  archs=""
-  for a in $(echo "${NANOLAB_CUDA_ARCHS:-80,90}" | tr , ' '); do archs="$archs -gencode arch=compute_$a,code=sm_$a"; done
+  rm -f "$out/stamp"
+  if [ "$mode" = emu ]; then
+    cc="${CXX:-g++} -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas"
+    compile="$cc -x c++ -c"
+    link_pre="$cc -x c++"; link_post="-ldl -pthread"
+  else
+    cc="${NVCC:-nvcc} -std=c++17 -O3 $archs"
+    compile="$cc -x cu -c"
+    link_pre="$cc"; link_post="-ldl"
+  fi
   objs=""
-  for f in $srcs; do
-    o="$out/$(basename "$f").o"
-    $NVCC -std=c++17 -O3 $archs -x cu -c "$f" -o "$o"
-    objs="$objs $o"
-  done
-  for t in test/*_test.cu; do
-    $NVCC -std=c++17 -O3 $archs "$t" $objs -o "$out/$(basename "$t" .cu)" -ldl
-  done
+  for f in $srcs; do objs="$objs $out/$(basename "$f").o"; done
+  for f in $srcs; do echo "$compile $f -o $out/$(basename "$f").o"; done | parallel || { echo "run_tests.sh: build failed ($mode)" >&2; exit 1; }
+  xnone=""; [ "$mode" = emu ] && xnone="-x none"
+  for t in test/*_test.cu; do echo "$link_pre $t $xnone $objs -o $out/$(basename "$t" .cu) $link_post"; done | parallel ||
+    { echo "run_tests.sh: build failed ($mode)" >&2; exit 1; }
 fi
 echo "$stamp" > "$out/stamp"
+[ "$build_only" = --build-only ] && exit 0
 fail=0
 for t in "$out"/*_test; do
   echo "== $(basename "$t") ($mode)"

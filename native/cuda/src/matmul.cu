@@ -449,19 +449,17 @@ struct Bf16Copy {
 void run_bf16_copies(const lt::Api* api, float* C, const float* A, const float* B, const float* bias, bool relu,
                      int64_t M, int64_t N, int64_t K, bool transA, bool transB, int64_t batch, int64_t strideA,
                      int64_t strideB, int64_t strideC, float* workspace, cudaStream_t stream) {
-  {
-    const Bf16Copy a(A, operand_span(batch, strideA, M * K), stream);
-    const Bf16Copy b(B, operand_span(batch, strideB, K * N), stream);
-    if (!try_cublaslt(api, C, a.p(), b.p(), bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC,
-                      Precision::BF16, workspace, stream)) {
-      launch_simt(C, a.p(), b.p(), bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC,
-                  Precision::BF16, stream);
-    }
-    // The copies go back to the cache when this scope ends. The cache hands memory out for work on
-    // stream(), which runs after this work when it is queued on the same stream; any other stream
-    // must finish with the copies first.
-    if (stream != nlc::stream()) NL_CUDA_CHECK(cudaStreamSynchronize(stream));
+  const Bf16Copy a(A, operand_span(batch, strideA, M * K), stream);
+  const Bf16Copy b(B, operand_span(batch, strideB, K * N), stream);
+  if (!try_cublaslt(api, C, a.p(), b.p(), bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC,
+                    Precision::BF16, workspace, stream)) {
+    launch_simt(C, a.p(), b.p(), bias, relu, M, N, K, transA, transB, batch, strideA, strideB, strideC, Precision::BF16,
+                stream);
   }
+  // The copies go back to the cache as this returns. The cache hands memory out for work on
+  // stream(), which runs after this work when it is queued on the same stream; any other stream
+  // must finish with the copies first.
+  if (stream != nlc::stream()) NL_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 void run(float* C, const float* A, const float* B, const float* bias, bool relu, int64_t M, int64_t N, int64_t K,
@@ -527,10 +525,7 @@ void set_gemm_force_simt(bool force) {
 
 const char* gemm_impl_name() { return cublas_available() ? "cublaslt" : "simt"; }
 
-void set_bf16_gemm(Bf16Gemm mode) {
-  bf16_gemm_mode();  // read the environment first, so it does not override this later
-  g_bf16_gemm = static_cast<int>(mode);
-}
+void set_bf16_gemm(Bf16Gemm mode) { g_bf16_gemm = static_cast<int>(mode); }  // the environment is then never read
 
 Bf16Gemm bf16_gemm() { return bf16_gemm_mode(); }
 

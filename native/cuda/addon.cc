@@ -143,11 +143,9 @@ Napi::Value SetPrecision(const Info& info) {
 // setBf16Gemm('round-in-gemm' | 'bf16-copies'): how bf16 matmuls that follow get their operands
 // (matmul.h: Bf16Gemm; NANOLAB_CUDA_BF16_GEMM sets the first value).
 Napi::Value SetBf16Gemm(const Info& info) {
-  const std::string m = info[0].As<Napi::String>().Utf8Value();
-  bool ok = true;
-  if (m == "round-in-gemm") nlc::set_bf16_gemm(nlc::Bf16Gemm::RoundInGemm);
-  else if (m == "bf16-copies") nlc::set_bf16_gemm(nlc::Bf16Gemm::Bf16Copies);
-  else ok = false;
+  nlc::Bf16Gemm mode;
+  const bool ok = nlc::bf16_gemm_from_name(info[0].As<Napi::String>().Utf8Value().c_str(), &mode);
+  if (ok) nlc::set_bf16_gemm(mode);
   return Napi::Boolean::New(info.Env(), ok);
 }
 

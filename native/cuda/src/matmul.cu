@@ -229,17 +229,12 @@ Bf16Gemm bf16_gemm_mode() {
   int m = g_bf16_gemm.load();
   if (m < 0) {
     const char* e = std::getenv("NANOLAB_CUDA_BF16_GEMM");
-    int want = static_cast<int>(Bf16Gemm::RoundInGemm);
-    if (e && *e) {
-      if (std::strcmp(e, "bf16-copies") == 0) {
-        want = static_cast<int>(Bf16Gemm::Bf16Copies);
-      } else if (std::strcmp(e, "round-in-gemm") != 0) {
-        throw std::invalid_argument(std::string("NANOLAB_CUDA_BF16_GEMM=") + e +
-                                    ": expected round-in-gemm or bf16-copies");
-      }
+    Bf16Gemm want = Bf16Gemm::RoundInGemm;
+    if (e && *e && !bf16_gemm_from_name(e, &want)) {
+      throw std::invalid_argument(std::string("NANOLAB_CUDA_BF16_GEMM=") + e + ": expected round-in-gemm or bf16-copies");
     }
     int expected = -1;
-    g_bf16_gemm.compare_exchange_strong(expected, want);
+    g_bf16_gemm.compare_exchange_strong(expected, static_cast<int>(want));
     m = g_bf16_gemm.load();
   }
   return static_cast<Bf16Gemm>(m);
@@ -531,6 +526,13 @@ Bf16Gemm bf16_gemm() { return bf16_gemm_mode(); }
 
 const char* bf16_gemm_name() {
   return bf16_gemm_mode() == Bf16Gemm::Bf16Copies ? "bf16-copies" : "round-in-gemm";
+}
+
+bool bf16_gemm_from_name(const char* name, Bf16Gemm* mode) {
+  if (std::strcmp(name, "round-in-gemm") == 0) *mode = Bf16Gemm::RoundInGemm;
+  else if (std::strcmp(name, "bf16-copies") == 0) *mode = Bf16Gemm::Bf16Copies;
+  else return false;
+  return true;
 }
 
 }  // namespace nlc

@@ -70,5 +70,7 @@ enum class Bf16Gemm { RoundInGemm, Bf16Copies };
 void set_bf16_gemm(Bf16Gemm mode);
 Bf16Gemm bf16_gemm();
 const char* bf16_gemm_name();  // "round-in-gemm" or "bf16-copies"
+// The mode of one of those names; false (mode untouched) for any other.
+bool bf16_gemm_from_name(const char* name, Bf16Gemm* mode);
 
 }  // namespace nlc

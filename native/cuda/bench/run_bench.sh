@@ -16,21 +16,19 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build/bench/$mode"
 mkdir -p "$out"
 cd "$here"
-archs=""
-for a in $(echo "${NANOLAB_CUDA_ARCHS:-80,90}" | tr , ' '); do archs="$archs -gencode arch=compute_$a,code=sm_$a"; done
 # the kernels' objects are the kernel tests' (same flags): built there, in parallel, when stale
 sh test/run_tests.sh "$mode" --build-only || { echo "run_bench.sh: build failed ($mode)" >&2; exit 1; }
 objs=$(ls "$here/build/tests/$mode"/*.o)
-stamp=$( (cat "$here/build/tests/$mode/stamp" bench/kernels_bench.cu; echo "$mode $archs ${CXX:-g++} ${NVCC:-nvcc}") | cksum)
+stamp=$( (cat "$here/build/tests/$mode/stamp" "$here/build/tests/$mode/cc" bench/kernels_bench.cu) | cksum)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -x "$out/kernels_bench" ]; then
   :
 else
   rm -f "$out/stamp"
+  cc=$(cat "$here/build/tests/$mode/cc")  # the tests' compiler and flags
   if [ "$mode" = emu ]; then
-    ${CXX:-g++} -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas -x c++ bench/kernels_bench.cu -x none $objs \
-      -o "$out/kernels_bench" -ldl -pthread
+    $cc -x c++ bench/kernels_bench.cu -x none $objs -o "$out/kernels_bench" -ldl -pthread
   else
-    ${NVCC:-nvcc} -std=c++17 -O3 $archs bench/kernels_bench.cu $objs -o "$out/kernels_bench" -ldl
+    $cc bench/kernels_bench.cu $objs -o "$out/kernels_bench" -ldl
   fi
   echo "$stamp" > "$out/stamp"
 fi

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -104,6 +105,7 @@ struct Scheduler {
   std::vector<uint32_t> fragments;  // six words per thread: the operands of a warp's mma
   std::vector<unsigned char> smem; // dynamic shared memory of the running block
   std::string fault;               // set when a fiber throws
+  std::map<const void*, size_t> smemOptIn;  // kernel -> cudaFuncAttributeMaxDynamicSharedMemorySize
 };
 
 inline Scheduler& sched() {
@@ -232,17 +234,40 @@ inline void run_block(int n) {
   }
 }
 
+constexpr size_t kSmemDefault = 48 * 1024, kSmemOptInMax = 227 * 1024;  // sm_90's limits per block
+
+// A launch configuration a GPU would refuse (cudaErrorInvalidValue / InvalidConfiguration), so
+// that the emulated tests fail where the GPU's launch would: block and grid limits, and dynamic
+// shared memory over 48 KB without cudaFuncSetAttribute(kernel, MaxDynamicSharedMemorySize, >=
+// bytes) first. Not checked: static shared memory and registers (nvcc's -Xptxas -v tells them).
+inline void check_config(const void* kernel, dim3 grid, dim3 block, size_t smemBytes) {
+  const size_t n = static_cast<size_t>(block.x) * block.y * block.z;
+  if (n == 0 || n > 1024 || block.z > 64)
+    throw std::runtime_error("cuda_emu: a block needs 1..1024 threads (z at most 64), got " + std::to_string(block.x) + "x" +
+                             std::to_string(block.y) + "x" + std::to_string(block.z));
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0) throw std::runtime_error("cuda_emu: empty grid");
+  if (grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535)
+    throw std::runtime_error("cuda_emu: grid " + std::to_string(grid.x) + "x" + std::to_string(grid.y) + "x" +
+                             std::to_string(grid.z) + " over the limits (2^31 - 1, 65535, 65535)");
+  if (smemBytes > kSmemDefault) {
+    const auto it = sched().smemOptIn.find(kernel);
+    const size_t allowed = it == sched().smemOptIn.end() ? kSmemDefault : it->second;
+    if (smemBytes > allowed)
+      throw std::runtime_error("cuda_emu: " + std::to_string(smemBytes) + " bytes of dynamic shared memory, " +
+                               std::to_string(allowed) + " allowed for this kernel (over 48 KB needs " +
+                               "cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) first)");
+  }
+}
+
 // NLEMU_SKIP=1: every launch returns at once, so a program runs only its host side (what the
 // CPU does around the kernels: bench/cuda_host.bench.ts times it). Results are meaningless then.
-inline void launch(dim3 grid, dim3 block, size_t smemBytes, const std::function<void()>& body) {
+inline void launch(const void* kernel, dim3 grid, dim3 block, size_t smemBytes, const std::function<void()>& body) {
   static const bool skip = std::getenv("NLEMU_SKIP") != nullptr;
   if (skip) return;
   Scheduler& s = sched();
   if (s.cur >= 0) throw std::runtime_error("cuda_emu: a launch from inside a kernel");
+  check_config(kernel, grid, block, smemBytes);
   const size_t n = static_cast<size_t>(block.x) * block.y * block.z;
-  if (n == 0 || n > 1024) throw std::runtime_error("cuda_emu: a block needs 1..1024 threads, got " + std::to_string(n));
-  if (grid.x == 0 || grid.y == 0 || grid.z == 0) throw std::runtime_error("cuda_emu: empty grid");
-  if (smemBytes > 227 * 1024) throw std::runtime_error("cuda_emu: more than 227 KB of dynamic shared memory");
   if (s.stackCount < n) {
     if (s.stacks) munmap(s.stacks, s.stackCount * s.stackBytes);
     void* p = mmap(nullptr, 1024 * s.stackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -498,10 +523,18 @@ inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { return
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 inline cudaError_t cudaMemGetInfo(size_t* free, size_t* total) { *free = *total = size_t{1} << 32; return cudaSuccess; }
-inline cudaError_t cudaFuncSetAttribute(const void*, int, int) { return cudaSuccess; }
-template <class F>
-cudaError_t cudaFuncSetAttribute(F*, int, int) { return cudaSuccess; }
 constexpr int cudaFuncAttributeMaxDynamicSharedMemorySize = 8;
+// Records a kernel's dynamic shared memory limit (what launches check), up to sm_90's 227 KB.
+inline cudaError_t cudaFuncSetAttribute(const void* kernel, int attr, int value) {
+  if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaSuccess;
+  if (value < 0 || static_cast<size_t>(value) > nlemu::kSmemOptInMax) return cudaErrorInvalidValue;
+  nlemu::sched().smemOptIn[kernel] = static_cast<size_t>(value);
+  return cudaSuccess;
+}
+template <class F>
+cudaError_t cudaFuncSetAttribute(F* kernel, int attr, int value) {
+  return cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), attr, value);
+}
 constexpr unsigned cudaStreamNonBlocking = 1;
 inline cudaError_t cudaEventCreate(cudaEvent_t* e) { *e = new CUevent_st{}; return cudaSuccess; }
 inline cudaError_t cudaEventDestroy(cudaEvent_t e) { delete e; return cudaSuccess; }

@@ -18,11 +18,12 @@
 // NL_LAUNCH(kernel, grid, block, smem bytes, stream, args...); a template kernel goes in parentheses:
 // NL_LAUNCH((softmax_rows<128>), grid, 128, 0, stream, out, x, n).
 #ifdef NL_CUDA_EMU
-#define NL_LAUNCH(K, G, B, S, ST, ...)                                   \
-  do {                                                                   \
-    auto nl_kernel_ = K;                                                 \
-    (void)(ST);                                                          \
-    nlemu::launch(dim3(G), dim3(B), (S), [&] { nl_kernel_(__VA_ARGS__); }); \
+#define NL_LAUNCH(K, G, B, S, ST, ...)                                                                \
+  do {                                                                                                \
+    auto nl_kernel_ = K;                                                                              \
+    (void)(ST);                                                                                       \
+    nlemu::launch(reinterpret_cast<const void*>(nl_kernel_), dim3(G), dim3(B), (S),                   \
+                  [&] { nl_kernel_(__VA_ARGS__); });                                                  \
   } while (0)
 #define NL_DYNAMIC_SMEM(T, name) T* name = reinterpret_cast<T*>(nlemu::dynamic_smem())
 #else

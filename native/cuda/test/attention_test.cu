@@ -61,11 +61,12 @@ void expect(bool ok, const std::string& what) {
   failures += !ok;
 }
 
-float* to_device(const std::vector<float>& h) {
+// h in device memory, off floats past the allocation's start (off = 1: not 16-byte aligned)
+float* to_device(const std::vector<float>& h, int off = 0) {
   float* p = nullptr;
-  NL_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(h.size(), 1) * sizeof(float)));
-  NL_CUDA_CHECK(cudaMemcpy(p, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
-  return p;
+  NL_CUDA_CHECK(cudaMalloc(&p, (std::max<size_t>(h.size(), 1) + off) * sizeof(float)));
+  NL_CUDA_CHECK(cudaMemcpy(p + off, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
+  return p + off;
 }
 
 std::vector<float> to_host(const float* p, size_t n) {
@@ -79,14 +80,15 @@ struct Case {
   bool rows;    // heads in token rows (B, T, 3C) / (B, T, C), else contiguous (B, H, T, D)
   double rate;  // dropout on the weights
   bool bf16 = false;
+  int off = 0;  // floats every tensor sits past a 256-byte boundary: 1 takes the kernels off float4 access
 };
 
 void run(const Case& c) {
   const int B = c.B, H = c.H, T = c.T, D = c.D;
   const int64_t C = static_cast<int64_t>(H) * D, n = static_cast<int64_t>(B) * T * C;  // n: elements of q
   char name[96];
-  std::snprintf(name, sizeof name, "(%d,%d,%d,%d) %s %s%s", B, H, T, D, c.rows ? "rows" : "contig",
-                c.rate > 0 ? "drop" : "nodrop", c.bf16 ? " bf16" : "");
+  std::snprintf(name, sizeof name, "(%d,%d,%d,%d) %s %s%s%s", B, H, T, D, c.rows ? "rows" : "contig",
+                c.rate > 0 ? "drop" : "nodrop", c.bf16 ? " bf16" : "", c.off ? " misaligned" : "");
   const bool tensor_cores = c.bf16 && D <= 128;  // larger heads take the fp32 path whatever d.bf16 says
   const double tol = tensor_cores ? kTolBf16 : kTol;
   auto in = [&](float x) { return tensor_cores ? bf16_round(x) : static_cast<double>(x); };
@@ -195,14 +197,14 @@ void run(const Case& c) {
 
   // device
   const std::vector<float> nan3(static_cast<size_t>(3 * n), NAN), nan1(NQ, NAN), nanr(NR, NAN);
-  float* dqkv = to_device(qkv);
-  float* ddout = to_device(dout);
-  float* dgrad = to_device(nan3);
-  float* dgrad2 = to_device(nan3);
-  float* dout_ = to_device(nan1);
-  float* dout2 = to_device(nan1);
-  float* dlse = to_device(nanr);
-  float* dlse2 = to_device(nanr);
+  float* dqkv = to_device(qkv, c.off);
+  float* ddout = to_device(dout, c.off);
+  float* dgrad = to_device(nan3, c.off);
+  float* dgrad2 = to_device(nan3, c.off);
+  float* dout_ = to_device(nan1, c.off);
+  float* dout2 = to_device(nan1, c.off);
+  float* dlse = to_device(nanr, c.off);
+  float* dlse2 = to_device(nanr, c.off);
   float* ws = nullptr;
   NL_CUDA_CHECK(cudaMalloc(&ws, std::max<size_t>(nlc::attention_backward_workspace_bytes(d), 4)));
   const float *q = dqkv, *k = dqkv + ok_, *v = dqkv + ov;
@@ -259,7 +261,8 @@ void run(const Case& c) {
     expect(diff > 1e-5, what + nm);
   }
 
-  for (float* p : {dqkv, ddout, dgrad, dgrad2, dout_, dout2, dlse, dlse2, ws}) cudaFree(p);
+  for (float* p : {dqkv, ddout, dgrad, dgrad2, dout_, dout2, dlse, dlse2}) cudaFree(p - c.off);
+  cudaFree(ws);
 }
 
 }  // namespace
@@ -288,6 +291,10 @@ int main() {
       {1, 1, 130, 100, true, 0.2, true},
       {1, 1, 64, 128, false, 0.0, true},
       {1, 1, 33, 130, true, 0.2, true},  // D > 128: the fp32 general path
+      // tensors not 16-byte aligned (D and strides would allow float4): scalar access
+      {1, 2, 70, 64, true, 0.2, false, 1},
+      {2, 3, 17, 8, false, 0.0, false, 1},
+      {1, 2, 70, 64, false, 0.2, true, 1},
   };
   for (const Case& c : cases) run(c);
 

@@ -125,6 +125,30 @@ int main() {
   ok = true;
   for (int t = 0; t < 100; t++) ok &= got[t] == x[99 - t];
   expect(ok, "dynamic shared memory");
+  {  // launches a GPU refuses fail here too (the emulator checks the same limits)
+    auto refused = [&](auto launch) {
+      try {
+        launch();
+      } catch (const std::exception&) {
+        return true;
+      }
+      return false;
+    };
+    const size_t big = 64 * 1024;  // over the 48 KB a kernel gets without opting in
+    expect(refused([&] { NL_LAUNCH(reverse, 1, 100, big, nullptr, dout, dx, 100); }),
+           "over 48 KB of dynamic shared memory without cudaFuncSetAttribute: refused");
+    NL_CUDA_CHECK(cudaFuncSetAttribute(reverse, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(big)));
+    const bool launched = !refused([&] { NL_LAUNCH(reverse, 1, 100, big, nullptr, dout, dx, 100); });
+    NL_CUDA_CHECK(cudaMemcpy(got.data(), dout, 100 * sizeof(float), cudaMemcpyDeviceToHost));
+    ok = launched;
+    for (int t = 0; t < 100; t++) ok &= got[t] == x[99 - t];
+    expect(ok, "64 KB after cudaFuncSetAttribute: launched and right");
+    expect(refused([&] { NL_LAUNCH(reverse, 1, 100, big + 4, nullptr, dout, dx, 100); }),
+           "more than the kernel's cudaFuncSetAttribute limit: refused");
+    expect(refused([&] { NL_LAUNCH(reverse, 1, 1025, 0, nullptr, dout, dx, 100); }), "1025 threads a block: refused");
+    expect(refused([&] { NL_LAUNCH(reverse, dim3(1, 65536), 32, 0, nullptr, dout, dx, 100); }),
+           "grid.y = 65536: refused");
+  }
   {  // mma: small integers, exact in bf16 and in every fp32 sum, so the results must be exact
     std::vector<float> A(256), B(128), Bp(128), B2(128), C(128);
     for (int i = 0; i < 256; i++) A[i] = static_cast<float>((i * 7 + 3) % 5 - 2);

@@ -13,10 +13,10 @@ out="$here/build/tests/$mode"
 mkdir -p "$out"
 cd "$here"
 srcs=$(ls src/*.cu src/*.cc)
-# unchanged sources, headers and tests since the last build of this mode: run the binaries as they are
+# unchanged sources, headers, tests and this script since the last build of this mode: run the binaries as they are
 archs=""
 for a in $(echo "${NANOLAB_CUDA_ARCHS:-80,90}" | tr , ' '); do archs="$archs -gencode arch=compute_$a,code=sm_$a"; done
-stamp=$( (cat src/* emu/* test/*_test.cu; echo "$mode $archs") | cksum)
+stamp=$( (cat src/* emu/* test/*_test.cu test/run_tests.sh; echo "$mode $archs") | cksum)
 
 # runs the commands on stdin (one per line) up to $(nproc) at a time; fails if any failed
 parallel() {
@@ -39,7 +39,9 @@ if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && ls "$out"/*_te
 else
   rm -f "$out/stamp"
   if [ "$mode" = emu ]; then
-    cc="${CXX:-g++} -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas"
+    # -fsanitize=alignment: a float4 access through a pointer that is not 16-byte aligned stops the
+    # test (x86 would load it anyway, a GPU faults)
+    cc="${CXX:-g++} -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas -fsanitize=alignment -fno-sanitize-recover=alignment"
     compile="$cc -x c++ -c"
     link_pre="$cc -x c++"; link_post="-ldl -pthread"
   else
@@ -47,6 +49,7 @@ else
     compile="$cc -x cu -c"
     link_pre="$cc"; link_post="-ldl"
   fi
+  echo "$cc" > "$out/cc"  # the compiler and flags, for run_bench.sh to link these objects with
   objs=""
   for f in $srcs; do objs="$objs $out/$(basename "$f").o"; done
   for f in $srcs; do echo "$compile $f -o $out/$(basename "$f").o"; done | parallel || { echo "run_tests.sh: build failed ($mode)" >&2; exit 1; }

@@ -1,7 +1,8 @@
 // The CUDA kernels' C++ tests (native/cuda/test/*_test.cu: attention, row-wise ops, tensor ops,
 // matmul, the emulator itself), each launcher against a double-precision CPU reference, built
-// with g++ for the CPU emulator and run here, on every machine. On a GPU the same tests are
-// built by nvcc and run by cuda_gpu.test.ts.
+// with g++ for the CPU emulator and run here, on every machine, plainly (both thread orders) and
+// under AddressSanitizer and UBSan. On a GPU the same tests are built by nvcc and run by
+// cuda_gpu.test.ts.
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,6 +18,19 @@ test('every *_test.cu passes under the emulator', () => {
   assert.ok(tests >= 5 && summaries.length === tests, `expected one summary per test binary:\n${out.slice(-4000)}`);
   for (const l of summaries) assert.is(l, '0 failures');
   assert.ok(out.split('\n').filter((l) => l.startsWith('ok')).length > 500, 'the tests printed their checks');
+});
+
+// AddressSanitizer and UBSan ship with g++ on the usual Linux distributions; where this compiler
+// has no runtime for them, the run is skipped and counted as skipped.
+const cxx = process.env.CXX ?? 'g++';
+const sanitizers = spawnSync('sh', ['-c', `echo 'int main(){return 0;}' | ${cxx} -x c++ -fsanitize=address,undefined -o /dev/null -`]).status === 0;
+(sanitizers ? test : test.skip)('every *_test.cu passes under AddressSanitizer and UBSan (buffer overruns, overflow)', () => {
+  const r = spawnSync('sh', ['native/cuda/test/run_tests.sh', 'emu-asan'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = `${r.stdout}${r.stderr}`;
+  assert.ok(r.status === 0, `run_tests.sh emu-asan exited ${r.status}:\n${out.split('\n').filter((l) => !l.startsWith('ok')).join('\n').slice(-4000)}`);
+  const summaries = out.split('\n').filter((l) => /^\d+ failures$/.test(l));
+  assert.ok(summaries.length >= 5, `expected one summary per test binary:\n${out.slice(-4000)}`);
+  for (const l of summaries) assert.is(l, '0 failures');
 });
 
 test('the kernel benchmark (native/cuda/bench) builds and runs every launcher at its quick sizes', () => {

@@ -37,7 +37,9 @@ inline float exp_f(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r2 + r + 1.0f;
   const int32_t n1 = ni >> 1, n2 = ni - n1;
-  float res = p * bits_to_f((n1 + 127) << 23) * bits_to_f((n2 + 127) << 23);
+  // shifted unsigned: a NaN's n1, n2 are huge (the result is NaN either way)
+  float res = p * bits_to_f(static_cast<int32_t>(static_cast<uint32_t>(n1 + 127) << 23)) *
+              bits_to_f(static_cast<int32_t>(static_cast<uint32_t>(n2 + 127) << 23));
   res = x > 88.72283935546875f ? kInfF : res;
   res = x < -103.972084f ? 0.0f : res;
   res = x != x ? x : res;
@@ -120,7 +122,7 @@ inline double exp_neg_d(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  double res = p * bits_to_d((ni + 1023) << 52);
+  double res = p * bits_to_d(static_cast<int64_t>(static_cast<uint64_t>(ni + 1023) << 52));  // unsigned, as exp_f
   res = x < -708.0 ? 0.0 : res;
   return res;
 }

@@ -5,9 +5,14 @@
 // every live lane of the warp, shared memory is shared by the block's threads, and a barrier that
 // can never be passed (a __syncthreads some threads skip, a shuffle in a divergent warp) stops the
 // program with the threads' states instead of hanging. Of the tensor cores, the one mma shape the
-// kernels use (nlemu::mma_m16n8k16_bf16). Not emulated: memory ordering within a phase between
-// barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order, see run_block), streams
-// (all work is synchronous), timing.
+// kernels use (nlemu::mma_m16n8k16_bf16). What a GPU refuses, the emulator refuses too: launch
+// configurations over the limits (check_config), and with test/run_tests.sh's flags, float4 access
+// off 16-byte alignment (-fsanitize=alignment) and, in its emu-asan mode, any access past a
+// cudaMalloc'd buffer (AddressSanitizer). Not emulated: memory ordering within a phase between
+// barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order, see run_block), static
+// __shared__ arrays' limits and first contents (function statics here: zero, then the last block's
+// values; on a GPU, garbage), register limits (nvcc -Xptxas -v reports them), streams (all work is
+// synchronous), timing.
 #pragma once
 
 #include <sys/mman.h>
@@ -24,6 +29,14 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+// AddressSanitizer (test/run_tests.sh emu-asan) must be told of every switch between the fibers'
+// stacks, else it takes one fiber's frames for overflows of another's.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define NLEMU_ASAN 1
+#endif
 
 #define __global__
 #define __device__
@@ -92,6 +105,9 @@ struct Fiber {
   Context ctx;
   enum State { Ready, AtBlockBarrier, AtWarpBarrier, Done } state = Ready;
   dim3 tid;
+  char* stack = nullptr;  // its stack: bytes from stack
+  size_t bytes = 0;
+  void* fake = nullptr;   // AddressSanitizer's fake stack while the fiber is switched out
 };
 
 struct Scheduler {
@@ -106,11 +122,31 @@ struct Scheduler {
   std::vector<unsigned char> smem; // dynamic shared memory of the running block
   std::string fault;               // set when a fiber throws
   std::map<const void*, size_t> smemOptIn;  // kernel -> cudaFuncAttributeMaxDynamicSharedMemorySize
+  const void* mainBottom = nullptr;         // the scheduler's stack, for AddressSanitizer
+  size_t mainSize = 0;
+  void* mainFake = nullptr;
 };
 
 inline Scheduler& sched() {
   static Scheduler s;
   return s;
+}
+
+// Around a switch of stacks: leave before it (fake: where to keep this stack's fake frames, nullptr
+// when it is never resumed; bottom, size: the stack switched to), arrive after it, on the new stack.
+inline void asan_leave(void** fake, const void* bottom, size_t size) {
+#ifdef NLEMU_ASAN
+  __sanitizer_start_switch_fiber(fake, bottom, size);
+#else
+  (void)fake, (void)bottom, (void)size;
+#endif
+}
+inline void asan_arrive(void* fake, const void** fromBottom, size_t* fromSize) {
+#ifdef NLEMU_ASAN
+  __sanitizer_finish_switch_fiber(fake, fromBottom, fromSize);
+#else
+  (void)fake, (void)fromBottom, (void)fromSize;
+#endif
 }
 
 inline void switch_to(Context& save, Context& load) {
@@ -125,17 +161,21 @@ inline void yield_to_scheduler(Fiber::State st) {
   Scheduler& s = sched();
   Fiber& f = s.fibers[s.cur];
   f.state = st;
+  asan_leave(&f.fake, s.mainBottom, s.mainSize);
   switch_to(f.ctx, s.main);
+  asan_arrive(f.fake, &s.mainBottom, &s.mainSize);
 }
 
 inline void fiber_entry() {
   Scheduler& s = sched();
+  asan_arrive(nullptr, &s.mainBottom, &s.mainSize);
   try {
     (*s.body)();
   } catch (const std::exception& e) {
     if (s.fault.empty()) s.fault = e.what();
   }
   s.fibers[s.cur].state = Fiber::Done;
+  asan_leave(nullptr, s.mainBottom, s.mainSize);  // this stack's frames are gone
 #ifdef NLEMU_FAST_SWITCH
   Context dead;
   switch_to(dead, s.main);  // never resumed
@@ -146,6 +186,12 @@ inline void fiber_entry() {
 // A fresh fiber's stack: the first switch into it "returns" into fiber_entry with the stack
 // aligned as after a call, the saved registers zero and the caller's MXCSR and x87 control word.
 inline void make_fiber(Fiber& f, char* stack, size_t bytes, Context& link) {
+  f.stack = stack;
+  f.bytes = bytes;
+  f.fake = nullptr;
+#ifdef NLEMU_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(stack, bytes);  // the last fiber on it never returned from its frames
+#endif
 #ifdef NLEMU_FAST_SWITCH
   (void)link;
   uintptr_t top = (reinterpret_cast<uintptr_t>(stack) + bytes) & ~uintptr_t{15};
@@ -198,7 +244,9 @@ inline void run_block(int n) {
       if (s.fibers[i].state != Fiber::Ready) continue;
       s.cur = i;
       threadIdx = s.fibers[i].tid;
+      asan_leave(&s.mainFake, s.fibers[i].stack, s.fibers[i].bytes);
       switch_to(s.main, s.fibers[i].ctx);
+      asan_arrive(s.mainFake, nullptr, nullptr);
     }
     s.cur = -1;
     int live = 0, atBlock = 0;
@@ -506,8 +554,13 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
   return cudaSuccess;
 }
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
-  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
-  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+  const size_t padded = (bytes + 255) / 256 * 256 + 256;
+  *p = std::aligned_alloc(256, padded);
+  if (!*p) return cudaErrorMemoryAllocation;
+#ifdef NLEMU_ASAN
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(*p) + bytes, padded - bytes);  // past the end: an error
+#endif
+  return cudaSuccess;
 }
 template <class T>
 cudaError_t cudaMalloc(T** p, size_t bytes) { return cudaMalloc(reinterpret_cast<void**>(p), bytes); }

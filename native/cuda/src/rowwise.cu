@@ -746,7 +746,9 @@ __device__ __forceinline__ float exp_cpu(float x) {
   p = fadd(fmul(p, r), 5.0000001201e-1f);
   p = fadd(fadd(fmul(p, r2), r), 1.0f);
   const int32_t n1 = ni >> 1, n2 = ni - n1;
-  float res = fmul(fmul(p, __int_as_float((n1 + 127) << 23)), __int_as_float((n2 + 127) << 23));
+  // shifted unsigned: a NaN's n1, n2 are huge (the result is NaN either way)
+  float res = fmul(fmul(p, __uint_as_float(static_cast<uint32_t>(n1 + 127) << 23)),
+                   __uint_as_float(static_cast<uint32_t>(n2 + 127) << 23));
   res = x > 88.72283935546875f ? INFINITY : res;
   res = x < -103.972084f ? 0.0f : res;
   res = x != x ? x : res;
@@ -774,7 +776,7 @@ __device__ __forceinline__ double exp_neg_cpu(double x) {  // x <= 0
   p = dadd(dmul(p, r), 0.5);
   p = dadd(dmul(p, r), 1.0);
   p = dadd(dmul(p, r), 1.0);
-  const double res = dmul(p, __longlong_as_double((ni + 1023) * (int64_t{1} << 52)));
+  const double res = dmul(p, __longlong_as_double(static_cast<long long>(static_cast<uint64_t>(ni + 1023) << 52)));
   return x < -708.0 ? 0.0 : res;
 }
 

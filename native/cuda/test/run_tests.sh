@@ -1,12 +1,19 @@
 #!/bin/sh
 # Builds and runs the C++ kernel tests (test/*_test.cu), each against every source in src/:
 #   sh native/cuda/test/run_tests.sh emu   g++ -DNL_CUDA_EMU: kernels on the CPU emulator (any machine)
+#   sh native/cuda/test/run_tests.sh emu-asan   the same with AddressSanitizer and UBSan: reads or
+#                                          writes past a cudaMalloc'd buffer, use after free, integer
+#                                          overflow and bad shifts in the kernels stop the test
 #   sh native/cuda/test/run_tests.sh gpu   nvcc for sm_80/sm_90 (needs a GPU to run)
 #   ... --build-only                       builds (objects in build/tests/<mode>/, which the benchmark links too)
 # Sources compile in parallel (up to nproc at a time). Prints each test's lines; exits non-zero if a
 # build or a test fails.
 set -eu
 mode=${1:-emu}
+case "$mode" in
+  emu|emu-asan|gpu) ;;
+  *) echo "usage: sh native/cuda/test/run_tests.sh emu|emu-asan|gpu [--build-only]" >&2; exit 2 ;;
+esac
 build_only=${2:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build/tests/$mode"
@@ -38,10 +45,15 @@ if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && ls "$out"/*_te
   :
 else
   rm -f "$out/stamp"
-  if [ "$mode" = emu ]; then
-    # -fsanitize=alignment: a float4 access through a pointer that is not 16-byte aligned stops the
-    # test (x86 would load it anyway, a GPU faults)
-    cc="${CXX:-g++} -std=c++17 -O2 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas -fsanitize=alignment -fno-sanitize-recover=alignment"
+  if [ "$mode" != gpu ]; then
+    cc="${CXX:-g++} -std=c++17 -DNL_CUDA_EMU -Wall -Wno-unknown-pragmas"
+    if [ "$mode" = emu ]; then
+      # a float4 access through a pointer that is not 16-byte aligned stops the test (x86 would
+      # load it anyway, a GPU faults)
+      cc="$cc -O2 -fsanitize=alignment -fno-sanitize-recover=alignment"
+    else
+      cc="$cc -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+    fi
     compile="$cc -x c++ -c"
     link_pre="$cc -x c++"; link_post="-ldl -pthread"
   else
@@ -53,7 +65,7 @@ else
   objs=""
   for f in $srcs; do objs="$objs $out/$(basename "$f").o"; done
   for f in $srcs; do echo "$compile $f -o $out/$(basename "$f").o"; done | parallel || { echo "run_tests.sh: build failed ($mode)" >&2; exit 1; }
-  xnone=""; [ "$mode" = emu ] && xnone="-x none"
+  xnone=""; [ "$mode" != gpu ] && xnone="-x none"
   for t in test/*_test.cu; do echo "$link_pre $t $xnone $objs -o $out/$(basename "$t" .cu) $link_post"; done | parallel ||
     { echo "run_tests.sh: build failed ($mode)" >&2; exit 1; }
 fi

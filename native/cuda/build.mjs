@@ -87,10 +87,15 @@ const cxx = process.env.CXX || 'g++';
 // 1. The emulator build: every kernel file and the addon through g++.
 const emuObjs = [...kernels, join(here, 'addon.cc')].map((f) => join(out, 'emu', `${f.split('/').pop()}.o`));
 mkdirSync(join(out, 'emu'), { recursive: true });
+// The emulator stops at a float4 access off 16-byte alignment, as a GPU would fault (x86 would
+// not), where the compiler has UBSan's runtime.
+const alignmentCheck = ['-fsanitize=alignment', '-fno-sanitize-recover=alignment'];
+const emuFlags = [...gxxFlags, '-DNL_CUDA_EMU',
+  ...(spawnSync('sh', ['-c', `echo 'int main(){return 0;}' | ${cxx} -x c++ ${alignmentCheck.join(' ')} -o /dev/null -`]).status === 0 ? alignmentCheck : [])];
 const emuJobs = [...kernels, join(here, 'addon.cc')].map((f, i) =>
-  [cxx, [...common, ...gxxFlags, '-DNL_CUDA_EMU', '-x', 'c++', '-c', f, '-o', emuObjs[i]]]);
-const emuLink = [cxx, ['-shared', '-o', join(out, 'nanolab_cuda_emu.node'), ...emuObjs, '-pthread']];
-let failure = process.env.NANOLAB_SKIP_CUDA_EMU === '1' ? null : await build('nanolab_cuda_emu.node', emuJobs, emuLink, ['emu', common, gxxFlags]);
+  [cxx, [...common, ...emuFlags, '-x', 'c++', '-c', f, '-o', emuObjs[i]]]);
+const emuLink = [cxx, ['-shared', '-o', join(out, 'nanolab_cuda_emu.node'), ...emuObjs, ...emuFlags.filter((f) => f.startsWith('-fsanitize')), '-pthread']];
+let failure = process.env.NANOLAB_SKIP_CUDA_EMU === '1' ? null : await build('nanolab_cuda_emu.node', emuJobs, emuLink, ['emu', common, emuFlags]);
 if (process.env.NANOLAB_SKIP_CUDA_EMU === '1') say('emulator build skipped (NANOLAB_SKIP_CUDA_EMU=1)');
 else if (failure) {
   say(`emulator build failed: ${failure}`);

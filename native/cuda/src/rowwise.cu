@@ -165,6 +165,20 @@ __device__ __forceinline__ void group_maxsum(float& m, float& s, float* red) {  
   }
 }
 
+// m, s of row xr (nq groups of kW floats) over the group's threads; every thread has them after.
+template <bool kBlock, int kW>
+__device__ __forceinline__ void row_maxsum(float& m, float& s, const float* xr, int nq, const Group<kBlock>& g,
+                                           float* red) {
+  m = -FLT_MAX;
+  s = 0.0f;
+  for (int q = g.t; q < nq; q += g.nt) {
+    float v[kW];
+    load<kW>(v, xr + q * kW);
+    for (int k = 0; k < kW; k++) ms_push(m, s, v[k]);
+  }
+  group_maxsum<kBlock>(m, s, red);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Column sums: out[y C + c] = sum of rows [y rows, (y + 1) rows) of column c of in (R, C; row
 // stride ld), in double; block (32, 8), grid (ceil(C / 32), chunks).
@@ -400,13 +414,8 @@ __global__ void __launch_bounds__(512) cross_entropy_forward_kernel(double* __re
     const int32_t tg = targets[r];
     if (tg < 0 || tg >= V) continue;
     const float* xr = logits + r * V;
-    float m = -FLT_MAX, s = 0.0f;
-    for (int q = g.t; q < nq; q += g.nt) {
-      float v[kW];
-      load<kW>(v, xr + q * kW);
-      for (int k = 0; k < kW; k++) ms_push(m, s, v[k]);
-    }
-    group_maxsum<kBlock>(m, s, red);
+    float m, s;
+    row_maxsum<kBlock, kW>(m, s, xr, nq, g, red);
     if (g.t == 0) total += static_cast<double>(m) + log(static_cast<double>(s)) - static_cast<double>(xr[tg]);
   }
   if constexpr (kBlock) {
@@ -463,13 +472,8 @@ __global__ void __launch_bounds__(512) cross_entropy_backward_kernel(float* dlog
       continue;
     }
     const float* xr = logits + r * V;
-    float m = -FLT_MAX, s = 0.0f;
-    for (int q = g.t; q < nq; q += g.nt) {
-      float v[kW];
-      load<kW>(v, xr + q * kW);
-      for (int k = 0; k < kW; k++) ms_push(m, s, v[k]);
-    }
-    group_maxsum<kBlock>(m, s, red);
+    float m, s;
+    row_maxsum<kBlock, kW>(m, s, xr, nq, g, red);
     const float scale = static_cast<float>(gd / static_cast<double>(s));
     for (int q = g.t; q < nq; q += g.nt) {
       float v[kW];

@@ -4,10 +4,32 @@
 // under AddressSanitizer and UBSan. On a GPU the same tests are built by nvcc and run by
 // cuda_gpu.test.ts.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const test = suite('cuda kernels (C++, emulated)');
+
+// The emulator can only start a static __shared__ array as garbage (as a GPU does) where the
+// kernel names it: NL_SHARED_GARBAGE(name) right after the declaration (src/compat.h).
+test('every static __shared__ array in the CUDA sources is followed by NL_SHARED_GARBAGE', () => {
+  const missing: string[] = [];
+  let arrays = 0;
+  for (const dir of ['native/cuda/src', 'native/cuda/test']) {
+    for (const file of readdirSync(dir).filter((f) => /\.(cu|cuh|h)$/.test(f))) {
+      const lines = readFileSync(`${dir}/${file}`, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        const decl = /^\s*__shared__\s([^;]*);/.exec(line.replace(/\/\/.*/, ''));
+        if (!decl) return;
+        arrays++;
+        const name = decl[1].replace(/\[[^\]]*\]/g, '').trim().split(/\s+/).pop();
+        if (!lines.slice(i + 1, i + 4).some((l) => l.includes(`NL_SHARED_GARBAGE(${name})`))) missing.push(`${dir}/${file}:${i + 1}: ${name}`);
+      });
+    }
+  }
+  assert.ok(arrays >= 10, `found only ${arrays} static __shared__ arrays: has the declaration form changed?`);
+  assert.equal(missing, [], `without NL_SHARED_GARBAGE:\n${missing.join('\n')}`);
+});
 
 test('every *_test.cu passes under the emulator', () => {
   const r = spawnSync('sh', ['native/cuda/test/run_tests.sh', 'emu'], { encoding: 'utf8', maxBuffer: 1 << 26 });

@@ -10,9 +10,8 @@
 // off 16-byte alignment (-fsanitize=alignment) and, in its emu-asan mode, any access past a
 // cudaMalloc'd buffer (AddressSanitizer). Not emulated: memory ordering within a phase between
 // barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order, see run_block), static
-// __shared__ arrays' limits and first contents (function statics here: zero, then the last block's
-// values; on a GPU, garbage), register limits (nvcc -Xptxas -v reports them), streams (all work is
-// synchronous), timing.
+// __shared__ arrays' limits, register limits (nvcc -Xptxas -v reports them), streams (all work is
+// synchronous), timing. Shared memory starts every block as garbage, as on a GPU (shared_garbage).
 #pragma once
 
 #include <sys/mman.h>
@@ -120,6 +119,8 @@ struct Scheduler {
   std::vector<uint64_t> exchange;  // one slot per thread for shuffles and ballots
   std::vector<uint32_t> fragments;  // six words per thread: the operands of a warp's mma
   std::vector<unsigned char> smem; // dynamic shared memory of the running block
+  uint64_t blockSerial = 0;        // blocks run so far, over all launches
+  std::map<const void*, uint64_t> staticSharedBlock;  // static __shared__ array -> block that last filled it
   std::string fault;               // set when a fiber throws
   std::map<const void*, size_t> smemOptIn;  // kernel -> cudaFuncAttributeMaxDynamicSharedMemorySize
   const void* mainBottom = nullptr;         // the scheduler's stack, for AddressSanitizer
@@ -307,6 +308,23 @@ inline void check_config(const void* kernel, dim3 grid, dim3 block, size_t smemB
   }
 }
 
+// A GPU's shared memory starts each block holding whatever was there before. Here each block's starts
+// as bytes that make every type the kernels keep there huge (float, double, bf16, int32): positive
+// in odd blocks (0x7F7F...), negative in even ones (0xFEFE...). A sum, a max or a min over a slot
+// no thread of the block wrote then goes wrong in one block or the next, where zeros or the last
+// block's values could pass.
+inline unsigned char shared_garbage() { return (sched().blockSerial & 1) ? 0x7F : 0xFE; }
+
+// A static __shared__ array is a function static here: the first thread of a block to reach its
+// declaration fills it (NL_SHARED_GARBAGE in compat.h, after every such declaration).
+inline void fill_static_shared(const void* p, size_t bytes) {
+  Scheduler& s = sched();
+  uint64_t& filled = s.staticSharedBlock[p];
+  if (filled == s.blockSerial) return;
+  filled = s.blockSerial;
+  std::memset(const_cast<void*>(p), shared_garbage(), bytes);
+}
+
 // NLEMU_SKIP=1: every launch returns at once, so a program runs only its host side (what the
 // CPU does around the kernels: bench/cuda_host.bench.ts times it). Results are meaningless then.
 inline void launch(const void* kernel, dim3 grid, dim3 block, size_t smemBytes, const std::function<void()>& body) {
@@ -326,7 +344,7 @@ inline void launch(const void* kernel, dim3 grid, dim3 block, size_t smemBytes, 
   s.fibers.assign(n, Fiber{});
   s.exchange.assign(n, 0);
   s.fragments.assign(6 * n, 0);
-  s.smem.assign(smemBytes + 16, 0xcd);  // not zero: kernels must not count on it
+  s.smem.resize(smemBytes + 16);
   for (unsigned z = 0, i = 0; z < block.z; z++)
     for (unsigned y = 0; y < block.y; y++)
       for (unsigned x = 0; x < block.x; x++) s.fibers[i++].tid = dim3(x, y, z);
@@ -338,6 +356,8 @@ inline void launch(const void* kernel, dim3 grid, dim3 block, size_t smemBytes, 
     for (unsigned by = 0; by < grid.y; by++)
       for (unsigned bx = 0; bx < grid.x; bx++) {
         blockIdx = dim3(bx, by, bz);
+        s.blockSerial++;
+        std::memset(s.smem.data(), shared_garbage(), s.smem.size());
         run_block(static_cast<int>(n));
         if (!s.fault.empty()) throw std::runtime_error("cuda_emu: kernel threw: " + s.fault);
       }

@@ -1,7 +1,10 @@
 // What every .cu file of the CUDA backend includes first. Built by nvcc it is the CUDA runtime;
 // built by g++ with -DNL_CUDA_EMU it is native/cuda/emu/cuda_emu.h, which runs the same kernels on
 // the CPU (tests on machines without a GPU, CI included). Kernels launch through NL_LAUNCH and take
-// dynamic shared memory through NL_DYNAMIC_SMEM so both builds read the same source.
+// dynamic shared memory through NL_DYNAMIC_SMEM so both builds read the same source. Every static
+// __shared__ array is followed by NL_SHARED_GARBAGE(name): on a GPU nothing, under the emulator it
+// fills the array with garbage at each block's start, as a GPU leaves it (test/cuda_kernels.test.ts
+// checks that none is missing).
 #pragma once
 
 #ifdef NL_CUDA_EMU
@@ -26,6 +29,7 @@
                   [&] { nl_kernel_(__VA_ARGS__); });                                                  \
   } while (0)
 #define NL_DYNAMIC_SMEM(T, name) T* name = reinterpret_cast<T*>(nlemu::dynamic_smem())
+#define NL_SHARED_GARBAGE(name) nlemu::fill_static_shared(&(name), sizeof(name))
 #else
 #define NL_LAUNCH(K, G, B, S, ST, ...)                   \
   do {                                                   \
@@ -36,6 +40,7 @@
 #define NL_DYNAMIC_SMEM(T, name)                                    \
   extern __shared__ __align__(16) unsigned char nl_dyn_smem_[];     \
   T* name = reinterpret_cast<T*>(nl_dyn_smem_)
+#define NL_SHARED_GARBAGE(name) ((void)0)
 #endif
 
 namespace nlc {

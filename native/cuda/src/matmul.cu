@@ -63,6 +63,8 @@ __global__ void __launch_bounds__(kThreads)
                 int64_t batch, int64_t strideA, int64_t strideB, int64_t strideC) {
   __shared__ float As[kBK][kBM + 1];  // As[k][i] = op(A)(i0 + i, k0 + k)
   __shared__ float Bs[kBK][kBN + 1];  // Bs[k][j] = op(B)(k0 + k, j0 + j)
+  NL_SHARED_GARBAGE(As);
+  NL_SHARED_GARBAGE(Bs);
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int64_t tilesM = (M + kBM - 1) / kBM;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * kBN;

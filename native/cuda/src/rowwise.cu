@@ -186,6 +186,7 @@ __device__ __forceinline__ void row_maxsum(float& m, float& s, const float* xr, 
 __global__ void __launch_bounds__(256) colsum_kernel(float* __restrict__ out, const float* __restrict__ in, int64_t R,
                                                      int C, int64_t ld, int64_t rows) {
   __shared__ double part[8][33];
+  NL_SHARED_GARBAGE(part);
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   const int c = static_cast<int>(blockIdx.x) * 32 + tx;
   const int64_t r0 = static_cast<int64_t>(blockIdx.y) * rows;
@@ -248,6 +249,7 @@ __global__ void __launch_bounds__(256) layernorm_forward_kernel(float* __restric
                                                                 const float* __restrict__ beta, int64_t N, int C,
                                                                 float eps) {
   __shared__ double red[32];
+  NL_SHARED_GARBAGE(red);
   const Group<kBlock> g;
   const int nq = C / kW;
   for (int64_t r = g.first; r < N; r += g.step) {
@@ -286,6 +288,7 @@ __global__ void __launch_bounds__(256) layernorm_backward_kernel(float* __restri
                                                                  float eps, bool smemAcc) {
   NL_DYNAMIC_SMEM(float, smem);
   __shared__ double red[64];
+  NL_SHARED_GARBAGE(red);
   const Group<kBlock> g;
   const int nq = C / kW;
   const int64_t C2 = 2 * static_cast<int64_t>(C);
@@ -407,6 +410,7 @@ __global__ void __launch_bounds__(512) cross_entropy_forward_kernel(double* __re
                                                                     const int32_t* __restrict__ targets, int64_t N,
                                                                     int V) {
   __shared__ float red[64];
+  NL_SHARED_GARBAGE(red);
   const Group<kBlock> g;
   const int nq = V / kW;
   double total = 0.0;  // this group's rows (in its thread 0)
@@ -422,6 +426,7 @@ __global__ void __launch_bounds__(512) cross_entropy_forward_kernel(double* __re
     if (threadIdx.x == 0) part[blockIdx.x] = total;
   } else {
     __shared__ double wsum[32];
+    NL_SHARED_GARBAGE(wsum);
     if (threadIdx.x % 32 == 0) wsum[threadIdx.x / 32] = total;
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -436,6 +441,7 @@ __global__ void __launch_bounds__(256) cross_entropy_finish_kernel(float* __rest
                                                                    const double* __restrict__ part, int G,
                                                                    int64_t N) {
   __shared__ double red[256];
+  NL_SHARED_GARBAGE(red);
   const int t = static_cast<int>(threadIdx.x);
   double s = 0.0;
   for (int i = t; i < G; i += 256) s += part[i];
@@ -457,6 +463,7 @@ __global__ void __launch_bounds__(512) cross_entropy_backward_kernel(float* dlog
                                                                      const float* __restrict__ dloss, int64_t N,
                                                                      int V) {
   __shared__ float red[64];
+  NL_SHARED_GARBAGE(red);
   const Group<kBlock> g;
   const int nq = V / kW;
   const double gd = static_cast<double>(*dloss) / static_cast<double>(N);
@@ -520,6 +527,7 @@ constexpr int kTile = 1024;
 __global__ void __launch_bounds__(kTile) embedding_rank_kernel(int32_t* __restrict__ rank, int32_t* __restrict__ hist,
                                                                const int32_t* __restrict__ ids, int64_t N, int64_t V) {
   __shared__ int32_t tile[kTile];
+  NL_SHARED_GARBAGE(tile);
   const int t = static_cast<int>(threadIdx.x);
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kTile + t;
   const int32_t id = r < N ? ids[r] : -1;
@@ -557,6 +565,8 @@ __device__ __forceinline__ int scan_slot(int e) { return e + e / 32; }  // padde
 __global__ void __launch_bounds__(kScanThreads) exclusive_scan_kernel(int32_t* __restrict__ a, int64_t n) {
   __shared__ int32_t buf[kScanThreads * kScanPer + kScanThreads * kScanPer / 32];
   __shared__ int32_t wsum[32];
+  NL_SHARED_GARBAGE(buf);
+  NL_SHARED_GARBAGE(wsum);
   const int t = static_cast<int>(threadIdx.x), lane = t % 32, w = t / 32, nw = kScanThreads / 32;
   int32_t carry = 0;
   for (int64_t start = 0; start < n; start += kScanThreads * kScanPer) {
@@ -652,6 +662,7 @@ __global__ void __launch_bounds__(256) embedding_sum_kernel(float* __restrict__ 
     if (live) store<kW>(dtable + v * C + col, acc);
   } else {
     __shared__ float part[8 * 32 * kW];
+    NL_SHARED_GARBAGE(part);
     for (int k = 0; k < kW; k++) part[threadIdx.x * kW + k] = acc[k];
     __syncthreads();
     if (slot == 0 && live) {

@@ -445,6 +445,7 @@ struct TileArgs {
 template <class T>
 __global__ void transpose_tiled_kernel(T* out, const T* in, TileArgs p) {
   __shared__ T tile[32][33];
+  NL_SHARED_GARBAGE(tile);
   const int tx = threadIdx.x, ty = threadIdx.y;
   for (int64_t z = blockIdx.y; z < p.nbatch; z += gridDim.y) {
     int64_t ibase = 0, obase = 0, r = z;
@@ -756,6 +757,7 @@ template <class T, bool Ext, int G>
 __global__ void reduce_kernel(const T* x, void* out, Part* parts, int odt, int op, int64_t rows, int64_t inner,
                               int64_t splits, int64_t chunk, float divf) {
   __shared__ Part sm[kThreads / 32];
+  NL_SHARED_GARBAGE(sm);
   constexpr int gpb = kThreads / G;
   const int g = threadIdx.x / G, t = threadIdx.x % G;
   const bool isMax = op == kRMax || op == kArgMax;
@@ -883,6 +885,8 @@ template <int G>
 __global__ void softmax_kernel(float* out, const float* x, int64_t rows, int64_t cols) {
   __shared__ float smax[kThreads / 32];
   __shared__ double ssum[kThreads / 32];
+  NL_SHARED_GARBAGE(smax);
+  NL_SHARED_GARBAGE(ssum);
   constexpr int gpb = kThreads / G;
   const int g = threadIdx.x / G, t = threadIdx.x % G;
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * gpb + g; row < rows; row += static_cast<int64_t>(gridDim.x) * gpb) {

@@ -10,6 +10,7 @@
 
 __global__ void block_sum(float* out, const float* x, int n) {
   __shared__ float partial[32];
+  NL_SHARED_GARBAGE(partial);
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   float s = 0.f;
   for (int i = blockIdx.x * blockDim.x + tid; i < n; i += gridDim.x * blockDim.x) s += x[i];
@@ -48,6 +49,17 @@ __global__ void racy_neighbour(float* out, int step) {
   buf[t] = static_cast<float>(t);
   const int j = t + step < 0 || t + step >= n ? t : t + step;
   out[t] = buf[j];  // missing __syncthreads() before this read
+}
+
+// Block 0 writes a static and a dynamic shared slot; every block reads them. Only in block 0 are
+// they written: a GPU gives the other blocks garbage, which the emulator makes huge.
+__global__ void read_unwritten_shared(float* out) {
+  __shared__ float kept[1];
+  NL_SHARED_GARBAGE(kept);
+  NL_DYNAMIC_SMEM(float, dyn);
+  if (blockIdx.x == 0 && threadIdx.x == 0) { kept[0] = 1.f; dyn[0] = 1.f; }
+  __syncthreads();
+  if (threadIdx.x == 0) { out[2 * blockIdx.x] = kept[0]; out[2 * blockIdx.x + 1] = dyn[0]; }
 }
 
 // One warp: D (16 x 8) = C + A (16 x 16) B (16 x 8), fragments built as mma.cuh documents them;
@@ -202,6 +214,15 @@ int main() {
     right += correct;
   }
   expect(right == 1, "a missing barrier gives a wrong result in one thread order");
+  {  // shared memory starts each block as garbage: huge, of either sign by turns, never the last block's
+    NL_LAUNCH(read_unwritten_shared, 4, 32, sizeof(float), nullptr, dout);
+    NL_CUDA_CHECK(cudaMemcpy(got.data(), dout, 8 * sizeof(float), cudaMemcpyDeviceToHost));
+    bool garbage = got[0] == 1.f && got[1] == 1.f;
+    for (int i = 2; i < 8; i++) garbage &= std::fabs(got[i]) > 1e38f;
+    for (int i = 4; i < 8; i++) garbage &= (got[i] > 0) != (got[i - 2] > 0);  // sign turns block by block
+    std::printf("     unwritten shared slots in blocks 1-3: %g %g, %g %g, %g %g\n", got[2], got[3], got[4], got[5], got[6], got[7]);
+    expect(garbage, "static and dynamic shared memory start each block as garbage (huge, alternating sign)");
+  }
 #endif
   cudaFree(dx); cudaFree(dout); cudaFree(di);
   std::printf("%d failures\n", failures);

@@ -9,9 +9,10 @@
 // configurations over the limits (check_config), and with test/run_tests.sh's flags, float4 access
 // off 16-byte alignment (-fsanitize=alignment) and, in its emu-asan mode, any access past a
 // cudaMalloc'd buffer (AddressSanitizer). Not emulated: memory ordering within a phase between
-// barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order, see run_block), static
-// __shared__ arrays' limits, register limits (nvcc -Xptxas -v reports them), streams (all work is
-// synchronous), timing. Shared memory starts every block as garbage, as on a GPU (shared_garbage).
+// barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order of threads and of blocks,
+// see run_block and launch), static __shared__ arrays' limits, register limits (nvcc -Xptxas -v
+// reports them), streams (all work is synchronous), timing. Shared memory starts every block as
+// garbage, as on a GPU (shared_garbage).
 #pragma once
 
 #include <sys/mman.h>
@@ -228,6 +229,14 @@ inline void make_fiber(Fiber& f, char* stack, size_t bytes, Context& link) {
 // NLEMU_ORDER=reverse: a kernel that reads shared memory another thread writes without a barrier
 // in between gets the value in one order and not in the other, so running the tests both ways
 // finds missing barriers (test/run_tests.sh does).
+inline bool reverse_order() {
+  static const bool reverse = [] {
+    const char* o = std::getenv("NLEMU_ORDER");
+    return o && std::string(o) == "reverse";
+  }();
+  return reverse;
+}
+
 inline void run_block(int n) {
   Scheduler& s = sched();
   for (int i = 0; i < n; i++) {
@@ -235,10 +244,7 @@ inline void run_block(int n) {
     f.state = Fiber::Ready;
     make_fiber(f, s.stacks + static_cast<size_t>(i) * s.stackBytes, s.stackBytes, s.main);
   }
-  static const bool reverse = [] {
-    const char* o = std::getenv("NLEMU_ORDER");
-    return o && std::string(o) == "reverse";
-  }();
+  const bool reverse = reverse_order();
   for (;;) {
     for (int k = 0; k < n; k++) {
       const int i = reverse ? n - 1 - k : k;
@@ -352,10 +358,13 @@ inline void launch(const void* kernel, dim3 grid, dim3 block, size_t smemBytes, 
   s.fault.clear();
   blockDim = block;
   gridDim = grid;
+  // Blocks in index order, or all in reverse with NLEMU_ORDER=reverse: on a GPU they run in any
+  // order, so a block that reads what another block of the same launch writes is wrong in one.
+  const bool reverse = reverse_order();
   for (unsigned bz = 0; bz < grid.z; bz++)
     for (unsigned by = 0; by < grid.y; by++)
       for (unsigned bx = 0; bx < grid.x; bx++) {
-        blockIdx = dim3(bx, by, bz);
+        blockIdx = reverse ? dim3(grid.x - 1 - bx, grid.y - 1 - by, grid.z - 1 - bz) : dim3(bx, by, bz);
         s.blockSerial++;
         std::memset(s.smem.data(), shared_garbage(), s.smem.size());
         run_block(static_cast<int>(n));

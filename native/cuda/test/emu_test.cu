@@ -51,6 +51,16 @@ __global__ void racy_neighbour(float* out, int step) {
   out[t] = buf[j];  // missing __syncthreads() before this read
 }
 
+// Each block writes its slot (b + 1, over zeros), then reads a neighbour block's, with nothing to
+// order the blocks of one launch.
+__global__ void racy_neighbour_block(float* out, float* slots, int step) {
+  if (threadIdx.x != 0) return;
+  const int b = blockIdx.x, n = gridDim.x;
+  slots[b] = b + 1.f;
+  const int j = b + step < 0 || b + step >= n ? b : b + step;
+  out[b] = slots[j];  // another block's write: there or not, by the order the blocks ran in
+}
+
 // Block 0 writes a static and a dynamic shared slot; every block reads them. Only in block 0 are
 // they written: a GPU gives the other blocks garbage, which the emulator makes huge.
 __global__ void read_unwritten_shared(float* out) {
@@ -202,18 +212,29 @@ int main() {
     cudaFree(buf);
   }
 #ifdef NL_CUDA_EMU
-  // Threads run in one order (index, or reverse with NLEMU_ORDER=reverse): a read of the next
-  // thread's slot is stale in index order, of the previous one's in reverse, so of the two racy
-  // kernels exactly one gives the barrier-free answer in either order.
+  // Threads run in one order: index, or reverse with NLEMU_ORDER=reverse. A read of the next
+  // thread's slot is stale in index order, of the previous one's in reverse, so each racy kernel
+  // gives the barrier-free answer in one order only, and the order decides which.
+  const int freshStep = nlemu::reverse_order() ? 1 : -1;  // the neighbour that has already run
   int right = 0;
   for (int step : {1, -1}) {
     NL_LAUNCH(racy_neighbour, 1, 64, 64 * sizeof(float), nullptr, dout, step);
     NL_CUDA_CHECK(cudaMemcpy(got.data(), dout, 64 * sizeof(float), cudaMemcpyDeviceToHost));
     bool correct = true;
     for (int t = 0; t < 64; t++) correct &= got[t] == static_cast<float>(t + step < 0 || t + step >= 64 ? t : t + step);
-    right += correct;
+    right += correct == (step == freshStep);
   }
-  expect(right == 1, "a missing barrier gives a wrong result in one thread order");
+  expect(right == 2, "a missing barrier gives a wrong result in one thread order (the one run here decides which)");
+  right = 0;  // the same between blocks: blocks run in index order, or all in reverse
+  for (int step : {1, -1}) {
+    NL_CUDA_CHECK(cudaMemset(dx, 0, 16 * sizeof(float)));
+    NL_LAUNCH(racy_neighbour_block, 16, 32, 0, nullptr, dout, dx, step);
+    NL_CUDA_CHECK(cudaMemcpy(got.data(), dout, 16 * sizeof(float), cudaMemcpyDeviceToHost));
+    bool correct = true;
+    for (int b = 0; b < 16; b++) correct &= got[b] == static_cast<float>(b + step < 0 || b + step >= 16 ? b + 1 : b + step + 1);
+    right += correct == (step == freshStep);
+  }
+  expect(right == 2, "a read of another block's writes in the same launch gives a wrong result in one block order (likewise)");
   {  // shared memory starts each block as garbage: huge, of either sign by turns, never the last block's
     NL_LAUNCH(read_unwritten_shared, 4, 32, sizeof(float), nullptr, dout);
     NL_CUDA_CHECK(cudaMemcpy(got.data(), dout, 8 * sizeof(float), cudaMemcpyDeviceToHost));

@@ -82,7 +82,7 @@ fail=0
 for t in "$out"/*_test; do
   echo "== $(basename "$t") ($mode)"
   if ! "$t"; then fail=1; fi
-  if [ "$mode" = emu ]; then  # threads in reverse order: a missing barrier shows in one order or the other
+  if [ "$mode" = emu ]; then  # threads and blocks in reverse order: a missing barrier or a read of another block's writes shows in one order or the other
     echo "== $(basename "$t") ($mode, NLEMU_ORDER=reverse)"
     if ! NLEMU_ORDER=reverse "$t"; then fail=1; fi
   fi

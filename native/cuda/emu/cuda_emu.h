@@ -11,8 +11,8 @@
 // cudaMalloc'd buffer (AddressSanitizer). Not emulated: memory ordering within a phase between
 // barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order of threads and of blocks,
 // see run_block and launch), static __shared__ arrays' limits, register limits (nvcc -Xptxas -v
-// reports them), streams (all work is synchronous), timing. Shared memory starts every block as
-// garbage, as on a GPU (shared_garbage).
+// reports them), streams (all work is synchronous), timing. Shared memory (at every block's start)
+// and cudaMalloc'd memory start as garbage, as on a GPU (shared_garbage, cudaMalloc).
 #pragma once
 
 #include <sys/mman.h>
@@ -582,10 +582,14 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
   p->sharedMemPerBlockOptin = 227 * 1024;
   return cudaSuccess;
 }
+// cudaMalloc's memory holds whatever was there: here garbage as in shared memory (huge values, the
+// sign by turns from one allocation to the next), where aligned_alloc's fresh pages would be zeros.
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+  static unsigned allocations = 0;
   const size_t padded = (bytes + 255) / 256 * 256 + 256;
   *p = std::aligned_alloc(256, padded);
   if (!*p) return cudaErrorMemoryAllocation;
+  std::memset(*p, (allocations++ & 1) ? 0x7F : 0xFE, bytes);
 #ifdef NLEMU_ASAN
   ASAN_POISON_MEMORY_REGION(static_cast<char*>(*p) + bytes, padded - bytes);  // past the end: an error
 #endif

@@ -244,6 +244,21 @@ int main() {
     std::printf("     unwritten shared slots in blocks 1-3: %g %g, %g %g, %g %g\n", got[2], got[3], got[4], got[5], got[6], got[7]);
     expect(garbage, "static and dynamic shared memory start each block as garbage (huge, alternating sign)");
   }
+  {  // so does cudaMalloc's memory, even where the host's fresh pages are zeros
+    float *a, *b;
+    const size_t big = size_t(64) << 20;  // large enough for mmap'd, zeroed pages
+    NL_CUDA_CHECK(cudaMalloc(&a, big));
+    NL_CUDA_CHECK(cudaMalloc(&b, big));
+    float ends[4];
+    NL_CUDA_CHECK(cudaMemcpy(&ends[0], a, sizeof(float), cudaMemcpyDeviceToHost));
+    NL_CUDA_CHECK(cudaMemcpy(&ends[1], a + big / sizeof(float) - 1, sizeof(float), cudaMemcpyDeviceToHost));
+    NL_CUDA_CHECK(cudaMemcpy(&ends[2], b, sizeof(float), cudaMemcpyDeviceToHost));
+    NL_CUDA_CHECK(cudaMemcpy(&ends[3], b + big / sizeof(float) - 1, sizeof(float), cudaMemcpyDeviceToHost));
+    bool garbage = (ends[0] > 0) != (ends[2] > 0);
+    for (float v : ends) garbage &= std::fabs(v) > 1e38f;
+    expect(garbage, "cudaMalloc'd memory starts as garbage (huge, alternating sign by allocation)");
+    cudaFree(a); cudaFree(b);
+  }
 #endif
   cudaFree(dx); cudaFree(dout); cudaFree(di);
   std::printf("%d failures\n", failures);

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -314,12 +315,14 @@ inline void check_config(const void* kernel, dim3 grid, dim3 block, size_t smemB
   }
 }
 
-// A GPU's shared memory starts each block holding whatever was there before. Here each block's starts
-// as bytes that make every type the kernels keep there huge (float, double, bf16, int32): positive
-// in odd blocks (0x7F7F...), negative in even ones (0xFEFE...). A sum, a max or a min over a slot
-// no thread of the block wrote then goes wrong in one block or the next, where zeros or the last
-// block's values could pass.
-inline unsigned char shared_garbage() { return (sched().blockSerial & 1) ? 0x7F : 0xFE; }
+// What a GPU leaves in memory nobody wrote, as a byte to fill with: one that makes every type the
+// kernels keep huge (float, double, bf16, int32), positive on odd turns (0x7F7F...), negative on
+// even ones (0xFEFE...). A sum, a max or a min over a slot nobody wrote then goes wrong on one turn
+// or the next, where zeros or the last user's values could pass.
+inline unsigned char garbage_byte(uint64_t turn) { return (turn & 1) ? 0x7F : 0xFE; }
+
+// Shared memory: each block is a turn (a GPU's starts each block holding whatever was there).
+inline unsigned char shared_garbage() { return garbage_byte(sched().blockSerial); }
 
 // A static __shared__ array is a function static here: the first thread of a block to reach its
 // declaration fills it (NL_SHARED_GARBAGE in compat.h, after every such declaration).
@@ -582,14 +585,14 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
   p->sharedMemPerBlockOptin = 227 * 1024;
   return cudaSuccess;
 }
-// cudaMalloc's memory holds whatever was there: here garbage as in shared memory (huge values, the
-// sign by turns from one allocation to the next), where aligned_alloc's fresh pages would be zeros.
+// cudaMalloc's memory holds whatever was there: here garbage (nlemu::garbage_byte, each allocation a
+// turn), where aligned_alloc's fresh pages would be zeros.
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
-  static unsigned allocations = 0;
+  static std::atomic<uint64_t> allocations{0};
   const size_t padded = (bytes + 255) / 256 * 256 + 256;
   *p = std::aligned_alloc(256, padded);
   if (!*p) return cudaErrorMemoryAllocation;
-  std::memset(*p, (allocations++ & 1) ? 0x7F : 0xFE, bytes);
+  std::memset(*p, nlemu::garbage_byte(allocations++), bytes);
 #ifdef NLEMU_ASAN
   ASAN_POISON_MEMORY_REGION(static_cast<char*>(*p) + bytes, padded - bytes);  // past the end: an error
 #endif

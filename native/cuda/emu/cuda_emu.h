@@ -11,8 +11,9 @@
 // cudaMalloc'd buffer (AddressSanitizer). Not emulated: memory ordering within a phase between
 // barriers (one fiber runs at a time; NLEMU_ORDER=reverse flips the order of threads and of blocks,
 // see run_block and launch), static __shared__ arrays' limits, register limits (nvcc -Xptxas -v
-// reports them), streams (all work is synchronous), timing. Shared memory (at every block's start)
-// and cudaMalloc'd memory start as garbage, as on a GPU (shared_garbage, cudaMalloc).
+// reports them), streams (all work is synchronous), timing. Where a GPU gives undefined values, the
+// emulator gives garbage: shared memory at every block's start, cudaMalloc'd memory, and a shuffle
+// from a lane that has exited (garbage_byte).
 #pragma once
 
 #include <sys/mman.h>
@@ -385,7 +386,8 @@ inline int linear_tid() {
 inline void warp_barrier() { yield_to_scheduler(Fiber::AtWarpBarrier); }
 
 // One shuffle: every lane publishes v, the warp meets, each reads lane src(lane), the warp meets again
-// (so no slot is overwritten before every lane has read it).
+// (so no slot is overwritten before every lane has read it). A source lane that has exited, or that
+// the block does not have (a partial last warp), gives an undefined value on a GPU: garbage here.
 template <class T, class Src>
 T shuffle(T v, Src src) {
   static_assert(sizeof(T) <= 8, "cuda_emu: shuffles move at most 8 bytes");
@@ -395,7 +397,11 @@ T shuffle(T v, Src src) {
   warp_barrier();
   const int from = base + src(lane);
   T r = v;
-  if (from >= 0 && static_cast<size_t>(from) < s.fibers.size()) std::memcpy(&r, &s.exchange[from], sizeof(T));
+  if (from >= 0 && static_cast<size_t>(from) < s.fibers.size() && s.fibers[from].state != Fiber::Done) {
+    std::memcpy(&r, &s.exchange[from], sizeof(T));
+  } else if (from != me) {
+    std::memset(&r, garbage_byte(s.blockSerial), sizeof(T));
+  }
   warp_barrier();
   return r;
 }

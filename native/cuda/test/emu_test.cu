@@ -61,6 +61,17 @@ __global__ void racy_neighbour_block(float* out, float* slots, int step) {
   out[b] = slots[j];  // another block's write: there or not, by the order the blocks ran in
 }
 
+// Lanes 16-31 exit; lanes 0-15 then read a live lane (xor 1) and an exited one (down 16), whose
+// value a GPU leaves undefined.
+__global__ void shuffle_from_exited(float* out) {
+  const int lane = threadIdx.x;
+  if (lane >= 16) return;
+  const float live = __shfl_xor_sync(0x0000ffffu, lane + 1.f, 1);
+  const float gone = __shfl_down_sync(0x0000ffffu, lane + 1.f, 16);
+  out[2 * lane] = live;
+  out[2 * lane + 1] = gone;
+}
+
 // Block 0 writes a static and a dynamic shared slot; every block reads them. Only in block 0 are
 // they written: a GPU gives the other blocks garbage, which the emulator makes huge.
 __global__ void read_unwritten_shared(float* out) {
@@ -243,6 +254,13 @@ int main() {
     for (int i = 4; i < 8; i++) garbage &= (got[i] > 0) != (got[i - 2] > 0);  // sign turns block by block
     std::printf("     unwritten shared slots in blocks 1-3: %g %g, %g %g, %g %g\n", got[2], got[3], got[4], got[5], got[6], got[7]);
     expect(garbage, "static and dynamic shared memory start each block as garbage (huge, alternating sign)");
+  }
+  {  // a shuffle from a lane that has exited reads garbage, from a live one its value
+    NL_LAUNCH(shuffle_from_exited, 1, 32, 0, nullptr, dout);
+    NL_CUDA_CHECK(cudaMemcpy(got.data(), dout, 32 * sizeof(float), cudaMemcpyDeviceToHost));
+    bool ok = true;
+    for (int l = 0; l < 16; l++) ok &= got[2 * l] == static_cast<float>((l ^ 1) + 1) && std::fabs(got[2 * l + 1]) > 1e38f;
+    expect(ok, "a shuffle reads garbage from an exited lane, the value from a live one");
   }
   {  // so does cudaMalloc's memory, even where the host's fresh pages are zeros
     float *a, *b;

@@ -89,9 +89,12 @@ const emuObjs = [...kernels, join(here, 'addon.cc')].map((f) => join(out, 'emu',
 mkdirSync(join(out, 'emu'), { recursive: true });
 // The emulator stops at a float4 access off 16-byte alignment, as a GPU would fault (x86 would
 // not), where the compiler has UBSan's runtime.
+// Uninitialized locals start as a byte pattern (huge floats), as a GPU's registers hold garbage,
+// not what a reused fiber stack last held (GCC 12+, clang 16+).
 const alignmentCheck = ['-fsanitize=alignment', '-fno-sanitize-recover=alignment'];
-const emuFlags = [...gxxFlags, '-DNL_CUDA_EMU',
-  ...(spawnSync('sh', ['-c', `echo 'int main(){return 0;}' | ${cxx} -x c++ ${alignmentCheck.join(' ')} -o /dev/null -`]).status === 0 ? alignmentCheck : [])];
+const patternInit = ['-ftrivial-auto-var-init=pattern'];
+const compiles = (flags) => spawnSync('sh', ['-c', `echo 'int main(){return 0;}' | ${cxx} -x c++ ${flags.join(' ')} -o /dev/null -`]).status === 0;
+const emuFlags = [...gxxFlags, '-DNL_CUDA_EMU', ...(compiles(alignmentCheck) ? alignmentCheck : []), ...(compiles(patternInit) ? patternInit : [])];
 const emuJobs = [...kernels, join(here, 'addon.cc')].map((f, i) =>
   [cxx, [...common, ...emuFlags, '-x', 'c++', '-c', f, '-o', emuObjs[i]]]);
 const emuLink = [cxx, ['-shared', '-o', join(out, 'nanolab_cuda_emu.node'), ...emuObjs, ...emuFlags.filter((f) => f.startsWith('-fsanitize')), '-pthread']];

@@ -37,6 +37,11 @@ if [ "$mode" != gpu ]; then
   else
     cc="$cc -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
   fi
+  # uninitialized locals start as a byte pattern (huge floats), as a GPU's registers hold garbage,
+  # not what a reused fiber stack last held (GCC 12+, clang 16+)
+  if echo 'int main(){return 0;}' | ${CXX:-g++} -x c++ -ftrivial-auto-var-init=pattern -o /dev/null - 2>/dev/null; then
+    cc="$cc -ftrivial-auto-var-init=pattern"
+  fi
   compile="$cc -x c++ -c"
   link_pre="$cc -x c++"; link_post="-ldl -pthread"
 else

@@ -13,7 +13,7 @@
 // is skipped when the stamp of its sources and flags is unchanged.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -95,10 +95,17 @@ const alignmentCheck = ['-fsanitize=alignment', '-fno-sanitize-recover=alignment
 const patternInit = ['-ftrivial-auto-var-init=pattern'];
 const compiles = (flags) => spawnSync('sh', ['-c', `echo 'int main(){return 0;}' | ${cxx} -x c++ ${flags.join(' ')} -o /dev/null -`]).status === 0;
 const emuFlags = [...gxxFlags, '-DNL_CUDA_EMU', ...(compiles(alignmentCheck) ? alignmentCheck : []), ...(compiles(patternInit) ? patternInit : [])];
+// The kernels with FMA contraction on, as nvcc builds them by default, where this CPU runs FMA code
+// (see test/run_tests.sh): results round here as on a GPU.
+const fma = ['-mfma', '-ffp-contract=fast'];
+const fmaProbe = join(out, 'emu', 'fma_probe');
+const fmaRuns = process.env.NANOLAB_SKIP_CUDA_EMU !== '1' && spawnSync('sh', ['-c', `echo 'int main(){volatile float a=1.5f,b=2.f,c=3.f;return __builtin_fmaf(a,b,c)==6.f?0:1;}' | ` +
+  `${cxx} -x c++ ${fma.join(' ')} -o ${fmaProbe} - && ${fmaProbe}`]).status === 0;
+rmSync(fmaProbe, { force: true });
 const emuJobs = [...kernels, join(here, 'addon.cc')].map((f, i) =>
-  [cxx, [...common, ...emuFlags, '-x', 'c++', '-c', f, '-o', emuObjs[i]]]);
+  [cxx, [...common, ...emuFlags, ...(fmaRuns && f !== join(here, 'addon.cc') ? fma : []), '-x', 'c++', '-c', f, '-o', emuObjs[i]]]);
 const emuLink = [cxx, ['-shared', '-o', join(out, 'nanolab_cuda_emu.node'), ...emuObjs, ...emuFlags.filter((f) => f.startsWith('-fsanitize')), '-pthread']];
-let failure = process.env.NANOLAB_SKIP_CUDA_EMU === '1' ? null : await build('nanolab_cuda_emu.node', emuJobs, emuLink, ['emu', common, emuFlags]);
+let failure = process.env.NANOLAB_SKIP_CUDA_EMU === '1' ? null : await build('nanolab_cuda_emu.node', emuJobs, emuLink, ['emu', common, emuFlags, fmaRuns]);
 if (process.env.NANOLAB_SKIP_CUDA_EMU === '1') say('emulator build skipped (NANOLAB_SKIP_CUDA_EMU=1)');
 else if (failure) {
   say(`emulator build failed: ${failure}`);

@@ -471,6 +471,32 @@ T atomicExch(T* p, T v) { T old = *p; *p = v; return old; }
 inline int atomicCAS(int* p, int cmp, int v) { int old = *p; if (old == cmp) *p = v; return old; }
 inline unsigned atomicCAS(unsigned* p, unsigned cmp, unsigned v) { unsigned old = *p; if (old == cmp) *p = v; return old; }
 
+// The _rn intrinsics: one rounding each, never fused with a neighbouring multiply or add into an
+// FMA. test/run_tests.sh builds the kernels here with FMA contraction on, as nvcc does by default,
+// so a plain a * b + c fuses here as on a GPU while these do not: every operand and result passes
+// through an empty asm the compiler cannot see into.
+namespace nlemu {
+template <class T>
+inline T opaque(T x) {
+#if defined(__x86_64__)
+  asm("" : "+x"(x));
+#elif defined(__aarch64__)
+  asm("" : "+w"(x));
+#else
+  volatile T v = x;
+  x = v;
+#endif
+  return x;
+}
+}  // namespace nlemu
+inline float __fadd_rn(float a, float b) { return nlemu::opaque(nlemu::opaque(a) + nlemu::opaque(b)); }
+inline float __fsub_rn(float a, float b) { return nlemu::opaque(nlemu::opaque(a) - nlemu::opaque(b)); }
+inline float __fmul_rn(float a, float b) { return nlemu::opaque(nlemu::opaque(a) * nlemu::opaque(b)); }
+inline float __fdiv_rn(float a, float b) { return nlemu::opaque(nlemu::opaque(a) / nlemu::opaque(b)); }
+inline float __fsqrt_rn(float a) { return nlemu::opaque(std::sqrt(nlemu::opaque(a))); }
+inline double __dadd_rn(double a, double b) { return nlemu::opaque(nlemu::opaque(a) + nlemu::opaque(b)); }
+inline double __dmul_rn(double a, double b) { return nlemu::opaque(nlemu::opaque(a) * nlemu::opaque(b)); }
+
 // Intrinsics with their host meaning (the fast-math ones at full precision).
 inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }

@@ -22,8 +22,9 @@ constexpr unsigned kMaxGrid = 1u << 16;
 #endif
 
 // One rounding per operation: nvcc contracts a * b + c into an FMA by default, the CPU backend
-// builds with -ffp-contract=off, and these keep the two bit-identical.
-#ifdef __CUDA_ARCH__
+// builds with -ffp-contract=off, and these keep the two bit-identical (the emulator's intrinsics do
+// the same where its kernels are built with contraction on).
+#if defined(__CUDA_ARCH__) || defined(NL_CUDA_EMU)
 #define NL_RN(device, host) device
 #else
 #define NL_RN(device, host) host
